@@ -1,0 +1,1 @@
+//! Generation of the kcp APIResourceSchemas and APIExports in `apis/`.

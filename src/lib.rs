@@ -1,0 +1,11 @@
+//! kcp-tmc: transparent multi-cluster for kcp.
+//!
+//! Data flows one way through the modules: `kcp` (adapter: watches kcp through
+//! APIExport virtual workspaces) → `index` (in-memory, per logical cluster) →
+//! `server` (Kubernetes API semantics for the synthesized views). `runtime` is
+//! the one composition root that wires them together.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod apis_gen;
+pub mod feature_gates;
