@@ -9,3 +9,9 @@
 pub mod api;
 pub mod apis_gen;
 pub mod feature_gates;
+pub mod index;
+pub mod kcp;
+pub mod resources;
+pub mod runtime;
+pub mod server;
+pub mod tls;

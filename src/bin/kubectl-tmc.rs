@@ -1,1 +1,171 @@
-fn main() {}
+#![forbid(unsafe_code)]
+//! `kubectl-tmc`: the kubectl plugin for kcp-tmc, run as `kubectl tmc ...`.
+//!
+//! kubectl turns `kubectl tmc <args>` into `kubectl-tmc <args>` for any executable of that name
+//! on PATH, so this binary is an ordinary CLI; `bin_name` makes its usage lines read the way the
+//! user typed them. Only `version` exists today. Operator commands (registering physical
+//! clusters, inspecting placements) are added as variants of [`Command`] when they work end to
+//! end; a subcommand that does nothing would only teach users that the help lies.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+/// Printed by `-h` (short) and `--help` (long, followed by `LONG_ABOUT`).
+const ABOUT: &str = "Operate kcp-tmc (transparent multi-cluster for kcp) from kubectl";
+
+const LONG_ABOUT: &str = "\
+Operate kcp-tmc (transparent multi-cluster for kcp) from kubectl.
+
+kcp-tmc places the workloads that tenants create in kcp workspaces (ordinary
+Deployments and the ConfigMaps and Secrets they reference) onto physical
+Kubernetes clusters, keeps those copies in sync, and reports their status back
+into kcp. It runs as tmc-server beside kcp; kcp stays the only source of truth.
+Placement is steered with ClusterRegistration and WorkloadPlacement objects, and
+tmc-server serves read-only views such as `placements` to plain kubectl.
+
+This plugin is the command-line companion for TMC operators and tenants;
+the command list below is what this build supports.
+
+Installing: kubectl runs any executable named kubectl-<name> that it finds on
+your PATH when you type `kubectl <name>`. Copy the kubectl-tmc binary into a
+directory on your PATH (for example ~/.local/bin), make it executable, and run
+`kubectl plugin list` to confirm kubectl sees it. Calling kubectl-tmc directly
+works too.";
+
+const EXAMPLES: &str = "\
+Examples:
+  # Show the plugin version and the git commit it was built from
+  kubectl tmc version
+
+  # The same, as JSON for scripts and bug reports
+  kubectl tmc version -o json
+
+  # Check that kubectl finds the plugin on PATH
+  kubectl plugin list";
+
+const VERSION_LONG_ABOUT: &str = "\
+Print the plugin version and the git commit it was built from.
+
+Include this output in bug reports. The commit is known when the binary was
+built with KCP_TMC_GIT_COMMIT set (for example
+`KCP_TMC_GIT_COMMIT=$(git rev-parse HEAD) cargo build`); otherwise it is
+reported as unknown, and as null in JSON.";
+
+/// Command line of the plugin.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-tmc",
+    bin_name = "kubectl tmc",
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES,
+    arg_required_else_help = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Subcommands. Each variant is a working command; new ones land here as they become real.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the plugin version and the git commit it was built from
+    #[command(
+        long_about = VERSION_LONG_ABOUT,
+        after_help = "Examples:\n  kubectl tmc version\n  kubectl tmc version -o json"
+    )]
+    Version(VersionArgs),
+}
+
+#[derive(Debug, Args)]
+struct VersionArgs {
+    /// Output format; omit for human-readable text
+    #[arg(short = 'o', long = "output", value_enum)]
+    output: Option<OutputFormat>,
+}
+
+/// Machine-readable output formats, spelled as kubectl spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// A single JSON object
+    Json,
+}
+
+/// What `version` reports. Field names follow Kubernetes' `version.Info` (`gitCommit`) so
+/// scripts that read `kubectl version -o json` feel at home.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionInfo {
+    plugin: &'static str,
+    version: &'static str,
+    /// `None` (JSON `null`) when the build did not record a commit: an explicit "unknown" is
+    /// easier to check in scripts than a missing key or a placeholder string.
+    git_commit: Option<&'static str>,
+}
+
+impl VersionInfo {
+    /// The commit comes from the build environment (`KCP_TMC_GIT_COMMIT=$(git rev-parse HEAD)
+    /// cargo build`) rather than a build script, so builds from a tarball without `.git` work.
+    fn current() -> Self {
+        VersionInfo {
+            plugin: "kubectl-tmc",
+            version: env!("CARGO_PKG_VERSION"),
+            git_commit: option_env!("KCP_TMC_GIT_COMMIT").filter(|commit| !commit.is_empty()),
+        }
+    }
+}
+
+fn print_version(args: &VersionArgs, out: &mut impl Write) -> io::Result<()> {
+    let info = VersionInfo::current();
+    match args.output {
+        Some(OutputFormat::Json) => {
+            serde_json::to_writer_pretty(&mut *out, &info)?;
+            writeln!(out)
+        }
+        None => {
+            writeln!(out, "Plugin Version: {}", info.version)?;
+            writeln!(out, "Git Commit: {}", info.git_commit.unwrap_or("unknown"))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = io::stdout().lock();
+    let result = match &cli.command {
+        Command::Version(args) => print_version(args, &mut out),
+    }
+    .and_then(|()| out.flush());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`kubectl tmc version | head -1`); nothing useful to say.
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: writing output: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn text_version_names_version_and_commit() {
+        let mut out = Vec::new();
+        print_version(&VersionArgs { output: None }, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with(&format!("Plugin Version: {}\n", env!("CARGO_PKG_VERSION"))));
+        assert!(text.contains("Git Commit: "));
+    }
+}

@@ -51,9 +51,9 @@ replaces_of() {
 }
 
 # Builds the Go packages "$@" (after the first three args) of a wrapper module.
-#   $1 name   $2 go.mod body   $3 stamp (changes force a rebuild)
+#   $1 name   $2 go.mod body   $3 stamp (changes force a rebuild)   $4 -ldflags
 build_wrapper() {
-  local name=$1 modbody=$2 stamp=$3; shift 3
+  local name=$1 modbody=$2 stamp=$3 ldflags=$4; shift 4
   local dir="$work/$name"
   mkdir -p "$dir"
   printf '%s\n' "$modbody" >"$dir/go.mod"
@@ -65,7 +65,7 @@ build_wrapper() {
     out="$bin/$(basename "$pkg")"
     log "$name: building $pkg (cold builds take several minutes on 2 cores)"
     local t0=$SECONDS
-    (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$out.tmp" "$pkg")
+    (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg")
     mv "$out.tmp" "$out"
     log "$name: built $(basename "$pkg") in $((SECONDS - t0))s"
   done
@@ -94,11 +94,18 @@ replace github.com/kcp-dev/kcp/sdk => github.com/kcp-dev/kcp/sdk $KCP_VERSION
 
 replace (
 $repl
-)" "$stamp" github.com/kcp-dev/kcp/cmd/kcp github.com/kcp-dev/kcp/cmd/kcp-front-proxy
+)" "$stamp" "" github.com/kcp-dev/kcp/cmd/kcp github.com/kcp-dev/kcp/cmd/kcp-front-proxy
 }
 
 build_kubernetes() {
-  local stamp="kubernetes $KUBERNETES_VERSION"
+  # Version variables are normally stamped by Kubernetes' own build scripts;
+  # without them the binaries report v0.0.0-master.
+  local stamp="kubernetes $KUBERNETES_VERSION (version-stamped)"
+  local minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+  local ldflags="" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
   is_current kubernetes "$stamp" && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kubectl" ] && return 0
   local mod; mod=$(gomod_of k8s.io/kubernetes "$KUBERNETES_VERSION")
   local staging_version="v0.${KUBERNETES_VERSION#v1.}"
@@ -114,7 +121,7 @@ require k8s.io/kubernetes $KUBERNETES_VERSION
 
 replace (
 $repl
-)" "$stamp" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+)" "$stamp" "$ldflags" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
 }
 
 build_etcd() {
@@ -124,7 +131,7 @@ build_etcd() {
 
 go 1.23.0
 
-require go.etcd.io/etcd/server/v3 $ETCD_VERSION" "$stamp" go.etcd.io/etcd/server/v3
+require go.etcd.io/etcd/server/v3 $ETCD_VERSION" "$stamp" "" go.etcd.io/etcd/server/v3
   mv "$bin/v3" "$bin/etcd"
 }
 

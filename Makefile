@@ -1,0 +1,29 @@
+# The two commands a new user needs (see README.md):
+#   make up    — kcp + one physical cluster + tmc-server on this machine
+#   make test  — every test: unit, property and end-to-end against real kcp
+#
+# Real binaries (kcp, kube-apiserver, etcd, kubectl) are built from their Go
+# modules into $(KCP_TMC_CACHE)/bin on first use; cargo's target directory is
+# kept there too, so a fresh clone reuses earlier builds on the same machine.
+KCP_TMC_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kcp-tmc
+export KCP_TMC_CACHE
+export CARGO_TARGET_DIR ?= $(KCP_TMC_CACHE)/target
+
+.PHONY: up test components lint apis
+
+components:
+	bash tests/components/build.sh
+
+up: components
+	cargo build --workspace --bins
+	$(CARGO_TARGET_DIR)/debug/tmc-up
+
+test: components
+	cargo test --workspace --no-fail-fast
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+apis:
+	cargo run --bin tmc-gen-apis

@@ -1,0 +1,182 @@
+//! The composition root: command-line settings → kcp clients → index and
+//! watchers → HTTPS server. Nothing else in the crate wires components.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, ValueEnum};
+use tokio::net::TcpListener;
+
+use crate::feature_gates::{self, FeatureGates, Gate};
+use crate::index::Index;
+use crate::kcp::{endpoints, watch, workspaces::WorkspaceResolver, Kcp};
+use crate::resources::{self, ServedResource};
+use crate::server::{self, handlers::ApiState};
+use crate::tls::ServingCert;
+
+/// tmc-server: transparent multi-cluster for kcp.
+///
+/// Watches kcp through the `tmc.kcp.io` APIExport's virtual workspace and serves
+/// Kubernetes-style views of it at /services/tmc/clusters/{workspace}/..., for
+/// kubectl through kcp-front-proxy (or directly).
+#[derive(Parser, Debug)]
+#[command(name = "tmc-server", version, about, long_about = None,
+    after_help = "EXAMPLE:\n  tmc-server --kcp-kubeconfig .kcp/admin.kubeconfig --provider-workspace root:tmc \\\n             --listen 127.0.0.1:6444\n\n  kubectl --server https://127.0.0.1:6444/services/tmc/clusters/root:team-a \\\n          --insecure-skip-tls-verify get clusterregistrations")]
+pub struct Args {
+    /// Kubeconfig with credentials for kcp (any workspace; TMC addresses workspaces by path).
+    #[arg(long, env = "KCP_KUBECONFIG", value_name = "FILE")]
+    pub kcp_kubeconfig: PathBuf,
+
+    /// Context in the kcp kubeconfig to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub kcp_context: Option<String>,
+
+    /// Workspace that holds TMC's APIExports (the provider workspace).
+    #[arg(long, default_value = "root:tmc", value_name = "PATH")]
+    pub provider_workspace: String,
+
+    /// Name of the APIExport serving tmc.kcp.io (ClusterRegistration, WorkloadPlacement).
+    #[arg(long, default_value = crate::api::TMC_EXPORT, value_name = "NAME")]
+    pub tmc_export: String,
+
+    /// Name of the APIExport serving the workload types (Deployments, Services).
+    #[arg(long, default_value = crate::api::WORKLOAD_EXPORT, value_name = "NAME")]
+    pub workload_export: String,
+
+    /// Address to serve HTTPS on.
+    #[arg(long, default_value = "127.0.0.1:6444", value_name = "HOST:PORT")]
+    pub listen: SocketAddr,
+
+    /// PEM serving certificate (chain). Without it, a self-signed certificate
+    /// for localhost is generated at start (for local use only).
+    #[arg(long, value_name = "FILE", requires = "tls_private_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert-file.
+    #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
+    pub tls_private_key_file: Option<PathBuf>,
+
+    /// Feature gates, Kubernetes style: Name=bool,... (TMC=false turns every TMC capability off).
+    #[arg(long, default_value = "", value_parser = feature_gates::parse_flag, value_name = "GATES")]
+    pub feature_gates: FeatureGates,
+
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter (tracing EnvFilter syntax), e.g. info or kcp_tmc=debug.
+    #[arg(long, env = "TMC_LOG", default_value = "info", value_name = "FILTER")]
+    pub log_level: String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Starts logging as the flags ask.
+pub fn init_logging(args: &Args) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Runs the server until SIGINT/SIGTERM.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    // One process-wide crypto provider for both kube's client and our server.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    for line in args.feature_gates.summary().lines() {
+        tracing::info!(gate = line, "feature gate");
+    }
+
+    let kcp = Kcp::from_kubeconfig(&args.kcp_kubeconfig, args.kcp_context.as_deref()).await?;
+    let index = Index::new();
+    let served: Vec<ServedResource> = if args.feature_gates.enabled(Gate::Tmc) {
+        resources::served()
+    } else {
+        tracing::warn!("feature gate TMC=false: serving no TMC resources and not watching kcp");
+        Vec::new()
+    };
+    for r in &served {
+        index.register(r.group_resource());
+    }
+    if !served.is_empty() {
+        tokio::spawn(start_watchers(
+            kcp.clone(),
+            args.provider_workspace.clone(),
+            args.tmc_export.clone(),
+            served.clone(),
+            index.clone(),
+        ));
+    }
+
+    let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
+        (Some(c), Some(k)) => ServingCert::from_files(c, k)?,
+        _ => {
+            tracing::warn!(
+                "no --tls-cert-file: serving a self-signed certificate for localhost (local use only)"
+            );
+            ServingCert::self_signed(&[args.listen.ip().to_string()])?
+        }
+    }
+    .server_config()?;
+    let listener = TcpListener::bind(args.listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "serving HTTPS at /services/tmc/clusters/{{workspace}}");
+    let state = Arc::new(ApiState {
+        index,
+        resources: served,
+        resolver: Arc::new(WorkspaceResolver::new(kcp)),
+    });
+    server::serve(listener, tls, state, shutdown_signal()).await;
+    Ok(())
+}
+
+async fn start_watchers(
+    kcp: Kcp,
+    provider_workspace: String,
+    export: String,
+    served: Vec<ServedResource>,
+    index: Index,
+) {
+    let urls = endpoints::wait_for_endpoints(&kcp, &provider_workspace, &export).await;
+    if urls.len() > 1 {
+        tracing::warn!(
+            count = urls.len(),
+            "the export has several shards; this version watches the first only"
+        );
+    }
+    let client = match watch::wildcard_client(&kcp, &urls[0]) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build a client for the virtual workspace");
+            return;
+        }
+    };
+    for r in served {
+        tokio::spawn(watch::reflect(client.clone(), r, index.clone()));
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("signal received");
+}

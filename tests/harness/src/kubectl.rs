@@ -1,0 +1,96 @@
+//! Running the real kubectl.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// kubectl bound to one kubeconfig (and optionally a server URL override).
+#[derive(Clone, Debug)]
+pub struct Kubectl {
+    pub binary: PathBuf,
+    pub kubeconfig: PathBuf,
+    pub server: Option<String>,
+}
+
+/// What a kubectl run printed.
+#[derive(Debug)]
+pub struct Output {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Kubectl {
+    /// The same credentials, another server URL (e.g. a workspace path).
+    pub fn at(&self, server: impl Into<String>) -> Self {
+        Self {
+            server: Some(server.into()),
+            ..self.clone()
+        }
+    }
+
+    /// Runs kubectl; never fails by itself (check `success`).
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("--kubeconfig").arg(&self.kubeconfig);
+        if let Some(s) = &self.server {
+            cmd.arg("--server").arg(s);
+        }
+        cmd.args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("kubectl starts");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("piped stdin")
+                .write_all(input.as_bytes())
+                .expect("writing kubectl stdin");
+        }
+        let out = child.wait_with_output().expect("kubectl runs");
+        Output {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs kubectl and fails with its stderr unless it succeeded.
+    pub fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        self.ok_stdin(args, None)
+    }
+
+    pub fn ok_stdin(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
+        let out = self.run(args, stdin);
+        if out.success {
+            Ok(out.stdout)
+        } else {
+            anyhow::bail!(
+                "kubectl {} (server {:?}) failed:\n{}{}",
+                args.join(" "),
+                self.server,
+                out.stdout,
+                out.stderr
+            )
+        }
+    }
+
+    /// `kubectl apply -f -` of a JSON or YAML document.
+    pub fn apply(&self, doc: &str) -> anyhow::Result<String> {
+        self.ok_stdin(&["apply", "-f", "-"], Some(doc))
+    }
+
+    /// `kubectl get ... -o json`, parsed.
+    pub fn get_json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+        let mut a = vec!["get"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-o", "json"]);
+        Ok(serde_json::from_str(&self.ok(&a)?)?)
+    }
+}

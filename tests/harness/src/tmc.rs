@@ -1,0 +1,94 @@
+//! tmc-server as its own process (so tests can kill -9 it).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::pki::TestCa;
+use crate::process::Process;
+use crate::{free_port, KcpServer, Kubectl};
+
+/// A running tmc-server with a kubeconfig whose server is its virtual workspace.
+pub struct TmcServer {
+    pub process: Process,
+    pub port: u16,
+    /// Kubeconfig for kubectl against tmc-server (CA-verified TLS).
+    pub kubeconfig: PathBuf,
+    pub kubectl: Kubectl,
+}
+
+impl TmcServer {
+    /// Starts `binary` against `kcp` and waits until it is ready (initial lists done).
+    pub fn start(
+        binary: &Path,
+        kcp: &KcpServer,
+        kubectl_binary: &Path,
+        dir: &Path,
+        extra_args: &[&str],
+    ) -> anyhow::Result<Self> {
+        let tdir = dir.join("tmc");
+        std::fs::create_dir_all(&tdir)?;
+        let ca = TestCa::new("kcp-tmc test CA")?;
+        ca.write_ca(&tdir.join("ca.crt"))?;
+        let serving = ca.serving(&["localhost", "127.0.0.1"], &tdir, "serving")?;
+        let port = free_port();
+        let mut args = vec![
+            format!("--kcp-kubeconfig={}", kcp.admin_kubeconfig.display()),
+            format!("--listen=127.0.0.1:{port}"),
+            format!("--tls-cert-file={}", serving.cert.display()),
+            format!("--tls-private-key-file={}", serving.key.display()),
+            "--log-level=info,kcp_tmc=debug".to_owned(),
+        ];
+        args.extend(extra_args.iter().map(|s| s.to_string()));
+        let process = Process::start("tmc-server", binary, &args, dir, &[])?;
+        let kubeconfig = tdir.join("tmc.kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: tmc\n  cluster:\n    server: https://127.0.0.1:{port}/services/tmc/clusters/root\n    certificate-authority: {}\nusers:\n- name: user\n  user:\n    token: {token}\ncontexts:\n- name: tmc\n  context:\n    cluster: tmc\n    user: user\ncurrent-context: tmc\n",
+                tdir.join("ca.crt").display(),
+                // The user's kcp credentials: tmc-server acts for kcp users.
+                token = kcp.admin_token()?,
+            ),
+        )?;
+        let kubectl = Kubectl {
+            binary: kubectl_binary.to_owned(),
+            kubeconfig: kubeconfig.clone(),
+            server: None,
+        };
+        let mut tmc = Self {
+            process,
+            port,
+            kubeconfig,
+            kubectl,
+        };
+        tmc.wait_ready(Duration::from_secs(90))?;
+        Ok(tmc)
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let start = std::time::Instant::now();
+        loop {
+            self.process.check_running()?;
+            if self.kubectl.run(&["get", "--raw", "/readyz"], None).success {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                anyhow::bail!(
+                    "tmc-server not ready after {timeout:?}; see {}",
+                    self.process.log.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// `https://127.0.0.1:<port>/services/tmc/clusters/<cluster>`
+    pub fn url(&self, cluster: &str) -> String {
+        format!("https://127.0.0.1:{}/services/tmc/clusters/{cluster}", self.port)
+    }
+
+    /// kubectl pointed at tmc-server for `cluster` (path, logical-cluster name or `*`).
+    pub fn kubectl_at(&self, cluster: &str) -> Kubectl {
+        self.kubectl.at(self.url(cluster))
+    }
+}
