@@ -18,7 +18,7 @@ up: components
 	cargo build --workspace --bins
 	$(CARGO_TARGET_DIR)/debug/tmc-up
 
-test: components
+test: components lint
 	cargo test --workspace --no-fail-fast
 
 lint:
