@@ -13,5 +13,6 @@ pub mod index;
 pub mod kcp;
 pub mod resources;
 pub mod runtime;
+pub mod selectors;
 pub mod server;
 pub mod tls;

@@ -135,15 +135,24 @@ fn column(c: &CustomResourceColumnDefinition) -> PrintColumn {
     }
 }
 
-/// Verbs of a tmc.kcp.io resource as clients see them through tmc-server.
-/// Reads are served from the index; this version serves reads only.
-const READ_VERBS: &[&str] = &["get", "list"];
+/// Verbs of a tmc.kcp.io resource as clients see them through tmc-server:
+/// reads are served from the index, writes are forwarded to kcp.
+const KCP_STORED_VERBS: &[&str] = &[
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+];
 
 /// Every resource tmc-server serves, in discovery order.
 pub fn served() -> Vec<ServedResource> {
     vec![
-        ServedResource::from_crd(&ClusterRegistration::crd(), READ_VERBS),
-        ServedResource::from_crd(&WorkloadPlacement::crd(), READ_VERBS),
+        ServedResource::from_crd(&ClusterRegistration::crd(), KCP_STORED_VERBS),
+        ServedResource::from_crd(&WorkloadPlacement::crd(), KCP_STORED_VERBS),
     ]
 }
 

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::feature_gates::{self, FeatureGates, Gate};
 use crate::index::Index;
-use crate::kcp::{endpoints, watch, workspaces::WorkspaceResolver, Kcp};
+use crate::kcp::{endpoints, forward::Forwarder, watch, workspaces::WorkspaceResolver, Kcp};
 use crate::resources::{self, ServedResource};
 use crate::server::{self, handlers::ApiState};
 use crate::tls::ServingCert;
@@ -130,12 +130,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     .server_config()?;
     let listener = TcpListener::bind(args.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "serving HTTPS at /services/tmc/clusters/{{workspace}}");
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = Arc::new(ApiState {
         index,
-        resources: served,
+        resources: served.clone(),
+        forwarder: Some(Forwarder::new(&kcp)?),
         resolver: Arc::new(WorkspaceResolver::new(kcp)),
+        shutdown: shutdown_rx,
+        documents: server::documents::Documents::render(&served),
     });
-    server::serve(listener, tls, state, shutdown_signal()).await;
+    let shutdown = async move {
+        shutdown_signal().await;
+        // End open watches first so the connections can drain.
+        let _ = shutdown_tx.send(true);
+    };
+    server::serve(listener, tls, state, shutdown).await;
     Ok(())
 }
 

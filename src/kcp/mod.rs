@@ -3,6 +3,7 @@
 //! workspace paths to logical clusters (`workspaces`).
 
 pub mod endpoints;
+pub mod forward;
 pub mod watch;
 pub mod workspaces;
 
@@ -32,9 +33,9 @@ pub enum KcpError {
 /// a workspace or to a virtual-workspace URL.
 #[derive(Clone)]
 pub struct Kcp {
-    config: kube::Config,
+    pub(crate) config: kube::Config,
     /// `https://host:port` of the kcp server (front-proxy or shard), no path.
-    origin: String,
+    pub(crate) origin: String,
 }
 
 impl Kcp {

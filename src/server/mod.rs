@@ -1,11 +1,15 @@
 //! The HTTPS API server: Kubernetes API semantics over the index.
 
 pub mod discovery;
+pub mod documents;
 pub mod handlers;
 pub mod jsonpath;
+pub mod list_options;
+pub mod openapi;
 pub mod request;
 pub mod status;
 pub mod table;
+pub mod watch;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,14 +18,21 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use handlers::{ApiState, RequestMeta};
+use handlers::{ApiState, Reply, RequestMeta};
 use status::ApiError;
+
+/// Response bodies: whole documents or watch streams.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// The largest request body accepted (kube-apiserver's limit for JSON bodies).
+pub const MAX_REQUEST_BODY: usize = 3 * 1024 * 1024;
 
 /// How long a client may take to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,37 +98,124 @@ pub async fn serve(
     }
 }
 
-async fn respond(state: &ApiState, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn respond(state: &Arc<ApiState>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let meta = RequestMeta {
-        query: req.uri().query(),
-        accept: req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()),
-    };
-    let result = match request::parse(&method, &path) {
-        Ok(parsed) => handlers::handle(state, parsed, &meta).await,
-        Err(e) => Err(e),
-    };
-    let response = match result {
-        Ok(body) => json_response(StatusCode::OK, &body),
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    let response = match read_body(body).await {
         Err(e) => error_response(&e),
+        Ok(body) => {
+            let api_path = api_path_of(&path);
+            let meta = RequestMeta {
+                method: &method,
+                api_path: &api_path,
+                full_path: &path,
+                query: parts.uri.query(),
+                headers: &parts.headers,
+                body,
+            };
+            let result = match request::parse(&method, &path) {
+                Ok(parsed) => handlers::handle(state, parsed, meta).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(reply) => reply_response(reply),
+                Err(e) => error_response(&e),
+            }
+        }
     };
     tracing::debug!(%peer, %method, path, status = response.status().as_u16(),
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request");
     response
 }
 
-fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
+/// The request path below `/services/tmc/clusters/{cluster}`, as sent (still
+/// percent-encoded), for forwarding to kcp.
+fn api_path_of(path: &str) -> String {
+    path.strip_prefix(request::PATH_PREFIX)
+        .and_then(|r| r.strip_prefix("/clusters/"))
+        .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
+        .unwrap_or_default()
+}
+
+async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
+    match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("the request body is larger than {MAX_REQUEST_BODY} bytes"),
+        )),
+        Err(_) => Err(ApiError::bad_request("the request body could not be read")),
+    }
+}
+
+fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+fn reply_response(reply: Reply) -> Response<Body> {
+    match reply {
+        Reply::Json(v) => json_response(StatusCode::OK, &v, "application/json"),
+        Reply::Typed(v, media_type) => json_response(StatusCode::OK, &v, media_type),
+        Reply::Forwarded(resp) => resp.map(full),
+        Reply::Document {
+            doc,
+            media_type,
+            cache_control,
+            if_none_match,
+        } => {
+            let mut resp = if if_none_match.as_deref() == Some(doc.etag.as_str()) {
+                let mut r = Response::new(full(Bytes::new()));
+                *r.status_mut() = StatusCode::NOT_MODIFIED;
+                r
+            } else {
+                let mut r = Response::new(full(doc.bytes.clone()));
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+                r
+            };
+            let h = resp.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&doc.etag) {
+                h.insert(header::ETAG, v);
+            }
+            h.insert(header::VARY, HeaderValue::from_static("Accept"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+            resp
+        }
+        Reply::Redirect(location) => {
+            let mut r = Response::new(full(Bytes::new()));
+            *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
+        Reply::Watch(rx) => {
+            let stream = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv()
+                    .await
+                    .map(|chunk| (Ok::<_, Infallible>(Frame::data(chunk)), rx))
+            });
+            let mut resp = Response::new(StreamBody::new(stream).boxed());
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            resp
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value, media_type: &'static str) -> Response<Body> {
     let bytes = serde_json::to_vec(body).expect("JSON values always serialize");
-    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
+    let mut resp = Response::new(full(Bytes::from(bytes)));
     *resp.status_mut() = status;
     resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     resp
 }
 
-fn error_response(e: &ApiError) -> Response<Full<Bytes>> {
+fn error_response(e: &ApiError) -> Response<Body> {
     let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, &e.to_status())
+    json_response(status, &e.to_status(), "application/json")
 }

@@ -37,10 +37,34 @@ pub enum ClusterOp {
     Resources { group: String, version: String },
     /// `/version` under a cluster (kubectl asks for it there too).
     Version,
-    /// A collection: list.
-    List(ResourceRef),
-    /// One object: get.
-    Get { resource: ResourceRef, name: String },
+    /// `/openapi/v3`
+    OpenApiRoot,
+    /// `/openapi/v3/apis/{group}/{version}`
+    OpenApiGroupVersion { group: String, version: String },
+    /// A collection: list, watch, create (POST) or deletecollection (DELETE).
+    Collection {
+        resource: ResourceRef,
+        method: http::Method,
+    },
+    /// One object (or its subresource): get, update, patch, delete.
+    Object {
+        resource: ResourceRef,
+        name: String,
+        subresource: Option<String>,
+        method: http::Method,
+    },
+}
+
+impl ClusterOp {
+    /// True for requests that only read.
+    pub fn is_read(&self) -> bool {
+        match self {
+            Self::Collection { method, .. } | Self::Object { method, .. } => {
+                method == http::Method::GET || method == http::Method::HEAD
+            }
+            _ => true,
+        }
+    }
 }
 
 /// A resource addressed by a request path.
@@ -94,14 +118,41 @@ pub fn parse(method: &http::Method, path: &str) -> Result<ApiRequest, ApiError> 
             group: g.to_string(),
             version: v.to_string(),
         },
-        ["apis", g, v, rest @ ..] => resource_op(g, v, rest).ok_or_else(|| ApiError::not_found_path(path))?,
+        ["openapi", "v3"] => ClusterOp::OpenApiRoot,
+        ["openapi", "v3", "apis", g, v] => ClusterOp::OpenApiGroupVersion {
+            group: g.to_string(),
+            version: v.to_string(),
+        },
+        ["apis", g, v, rest @ ..] => {
+            resource_op(g, v, rest, method).ok_or_else(|| ApiError::not_found_path(path))?
+        }
         ["api", "v1", rest @ ..] => {
-            resource_op("", "v1", rest).ok_or_else(|| ApiError::not_found_path(path))?
+            resource_op("", "v1", rest, method).ok_or_else(|| ApiError::not_found_path(path))?
         }
         _ => return Err(ApiError::not_found_path(path)),
     };
-    let request = ApiRequest::Cluster { target, op };
-    only_get(method, request)
+    let allowed = match &op {
+        ClusterOp::Collection { .. } => [
+            http::Method::GET,
+            http::Method::HEAD,
+            http::Method::POST,
+            http::Method::DELETE,
+        ]
+        .contains(method),
+        ClusterOp::Object { .. } => [
+            http::Method::GET,
+            http::Method::HEAD,
+            http::Method::PUT,
+            http::Method::PATCH,
+            http::Method::DELETE,
+        ]
+        .contains(method),
+        _ => method == http::Method::GET || method == http::Method::HEAD,
+    };
+    if !allowed {
+        return Err(ApiError::method_not_allowed(method.as_str()));
+    }
+    Ok(ApiRequest::Cluster { target, op })
 }
 
 /// Decodes `%XX` escapes; `None` for a bad escape or a result that is not UTF-8.
@@ -122,25 +173,32 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `{resource}`, `{resource}/{name}`, `namespaces/{ns}/{resource}[/{name}]`.
-fn resource_op(group: &str, version: &str, rest: &[&str]) -> Option<ClusterOp> {
-    let r = |resource: &str, namespace: Option<&str>| ResourceRef {
+/// `{resource}`, `{resource}/{name}[/{subresource}]`,
+/// `namespaces/{ns}/{resource}[/{name}[/{subresource}]]`.
+fn resource_op(group: &str, version: &str, rest: &[&str], method: &http::Method) -> Option<ClusterOp> {
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some(ns.to_string()), tail),
+        _ => (None, rest),
+    };
+    let r = |resource: &str| ResourceRef {
         group: group.to_owned(),
         version: version.to_owned(),
         resource: resource.to_owned(),
-        namespace: namespace.map(str::to_owned),
+        namespace: namespace.clone(),
+    };
+    let object = |resource: &str, name: &str, sub: Option<&str>| ClusterOp::Object {
+        resource: r(resource),
+        name: name.to_owned(),
+        subresource: sub.map(str::to_owned),
+        method: method.clone(),
     };
     Some(match rest {
-        [resource] => ClusterOp::List(r(resource, None)),
-        [resource, name] => ClusterOp::Get {
-            resource: r(resource, None),
-            name: name.to_string(),
+        [resource] => ClusterOp::Collection {
+            resource: r(resource),
+            method: method.clone(),
         },
-        ["namespaces", ns, resource] => ClusterOp::List(r(resource, Some(ns))),
-        ["namespaces", ns, resource, name] => ClusterOp::Get {
-            resource: r(resource, Some(ns)),
-            name: name.to_string(),
-        },
+        [resource, name] => object(resource, name, None),
+        [resource, name, sub] => object(resource, name, Some(sub)),
         _ => return None,
     })
 }
@@ -199,20 +257,32 @@ mod tests {
         );
         assert_eq!(
             cluster(&format!("{base}/apis/tmc.kcp.io/v1alpha1/clusterregistrations")),
-            ClusterOp::List(ResourceRef {
-                group: "tmc.kcp.io".into(),
-                version: "v1alpha1".into(),
-                resource: "clusterregistrations".into(),
-                namespace: None
-            })
+            ClusterOp::Collection {
+                resource: ResourceRef {
+                    group: "tmc.kcp.io".into(),
+                    version: "v1alpha1".into(),
+                    resource: "clusterregistrations".into(),
+                    namespace: None
+                },
+                method: Method::GET
+            }
         );
-        match cluster(&format!("{base}/apis/apps/v1/namespaces/default/deployments/web")) {
-            ClusterOp::Get { resource, name } => {
+        match cluster(&format!(
+            "{base}/apis/apps/v1/namespaces/default/deployments/web/status"
+        )) {
+            ClusterOp::Object {
+                resource,
+                name,
+                subresource,
+                ..
+            } => {
                 assert_eq!(name, "web");
+                assert_eq!(subresource.as_deref(), Some("status"));
                 assert_eq!(resource.namespace.as_deref(), Some("default"));
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(cluster(&format!("{base}/openapi/v3")), ClusterOp::OpenApiRoot);
     }
 
     #[test]
@@ -282,8 +352,21 @@ mod tests {
             .code,
             404
         );
+        assert!(parse(&Method::POST, "/services/tmc/clusters/root/apis/g/v/r").is_ok());
         assert_eq!(
-            parse(&Method::POST, "/services/tmc/clusters/root/apis/g/v/r")
+            parse(&Method::PUT, "/services/tmc/clusters/root/apis/g/v/r")
+                .unwrap_err()
+                .code,
+            405
+        );
+        assert_eq!(
+            parse(&Method::POST, "/services/tmc/clusters/root/apis/g/v/r/n")
+                .unwrap_err()
+                .code,
+            405
+        );
+        assert_eq!(
+            parse(&Method::POST, "/services/tmc/clusters/root/apis")
                 .unwrap_err()
                 .code,
             405

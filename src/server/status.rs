@@ -55,8 +55,18 @@ impl ApiError {
         Self::new(
             405,
             "MethodNotAllowed",
-            format!("{method} is not supported on this resource: tmc-server serves it read-only"),
+            format!("{method} is not supported on this resource"),
         )
+    }
+
+    /// 422: the request is well-formed but its parameters are not acceptable.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(422, "Invalid", message)
+    }
+
+    /// 410: history older than what is kept.
+    pub fn expired(message: impl Into<String>) -> Self {
+        Self::new(410, "Expired", message)
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {

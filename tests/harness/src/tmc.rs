@@ -11,6 +11,9 @@ use crate::{free_port, KcpServer, Kubectl};
 pub struct TmcServer {
     pub process: Process,
     pub port: u16,
+    binary: PathBuf,
+    args: Vec<String>,
+    dir: PathBuf,
     /// Kubeconfig for kubectl against tmc-server (CA-verified TLS).
     pub kubeconfig: PathBuf,
     pub kubectl: Kubectl,
@@ -40,6 +43,7 @@ impl TmcServer {
         ];
         args.extend(extra_args.iter().map(|s| s.to_string()));
         let process = Process::start("tmc-server", binary, &args, dir, &[])?;
+        let (binary, dir) = (binary.to_owned(), dir.to_owned());
         let kubeconfig = tdir.join("tmc.kubeconfig");
         std::fs::write(
             &kubeconfig,
@@ -58,6 +62,9 @@ impl TmcServer {
         let mut tmc = Self {
             process,
             port,
+            binary,
+            args,
+            dir,
             kubeconfig,
             kubectl,
         };
@@ -80,6 +87,29 @@ impl TmcServer {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// kill -9, as a crash would.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    /// Starts tmc-server again with the same flags (same port and certificate).
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.process.kill();
+        self.process = Process::start("tmc-server-restarted", &self.binary, &self.args, &self.dir, &[])?;
+        self.wait_ready(Duration::from_secs(90))
+    }
+
+    /// A kube-rs client for `cluster` through tmc-server, with the same
+    /// credentials and CA as kubectl's.
+    pub async fn kube_client(&self, cluster: &str) -> anyhow::Result<kube::Client> {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
+        let mut config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await?;
+        config.cluster_url = self.url(cluster).parse()?;
+        Ok(kube::Client::try_from(config)?)
     }
 
     /// `https://127.0.0.1:<port>/services/tmc/clusters/<cluster>`

@@ -4,13 +4,22 @@
 //!
 //! Objects are kept as the JSON kcp sent, so a `get -o yaml` through tmc-server
 //! returns exactly what kcp stored, including fields this version of TMC does
-//! not know about.
+//! not know about. Every change also goes to a bounded change log (`log`), from
+//! which watches resume and paged lists are served consistently.
+
+pub mod log;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 use tokio::sync::watch;
+
+use log::ChangeLog;
+pub use log::{Change, EventType, Expired};
+
+/// How many changes per resource the index remembers for watch resumption.
+pub const CHANGE_LOG_CAPACITY: usize = 10_000;
 
 /// Annotation kcp puts on every object served through a wildcard request: the
 /// logical cluster the object lives in.
@@ -54,20 +63,53 @@ pub enum Scope {
 /// `(logical cluster, namespace, name)`: the identity of an object in kcp.
 pub type ObjectKey = (LogicalCluster, Option<String>, String);
 
-#[derive(Default)]
 struct ResourceObjects {
     objects: BTreeMap<ObjectKey, Arc<Value>>,
     /// True once the first complete list from kcp has been applied.
     synced: bool,
-    /// kcp's resourceVersion of the newest event applied (opaque; echoed to clients).
-    resource_version: String,
+    /// kcp's resourceVersion of the newest change applied.
+    resource_version: u64,
+    log: ChangeLog,
 }
+
+impl Default for ResourceObjects {
+    fn default() -> Self {
+        Self {
+            objects: BTreeMap::new(),
+            synced: false,
+            resource_version: 0,
+            log: ChangeLog::new(CHANGE_LOG_CAPACITY),
+        }
+    }
+}
+
+/// A change computed from a relist, before it gets its log position:
+/// (resourceVersion, type, key, object, previous object).
+type PendingChange = (u64, EventType, ObjectKey, Arc<Value>, Option<Arc<Value>>);
 
 /// A snapshot answer to a list.
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub items: Vec<Arc<Value>>,
     pub resource_version: String,
+}
+
+/// Where a watch starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchStart {
+    /// Unset or "0": the current state as synthetic ADDED events, then changes.
+    Snapshot,
+    /// Changes after this resourceVersion.
+    After(u64),
+}
+
+/// The beginning of a watch: initial objects (for `Snapshot`), and the log
+/// position to read changes from.
+#[derive(Debug)]
+pub struct WatchOpening {
+    pub initial: Vec<Arc<Value>>,
+    pub position: u64,
+    pub resource_version: u64,
 }
 
 /// The index. Cheap to clone; every clone sees the same data.
@@ -107,8 +149,31 @@ pub fn object_key(obj: &Value) -> Result<ObjectKey, IndexError> {
     Ok((LogicalCluster(cluster.to_owned()), namespace, name.to_owned()))
 }
 
-fn resource_version_of(obj: &Value) -> Option<&str> {
-    obj["metadata"]["resourceVersion"].as_str()
+/// kcp's resourceVersions are decimal etcd revisions (per shard); anything
+/// else reads as 0.
+pub fn rv_of(obj: &Value) -> u64 {
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The entries of `objects` in `scope` (and `namespace`).
+fn select<'a>(
+    objects: &'a BTreeMap<ObjectKey, Arc<Value>>,
+    scope: &'a Scope,
+    namespace: Option<&'a str>,
+) -> Box<dyn Iterator<Item = (&'a ObjectKey, &'a Arc<Value>)> + 'a> {
+    let in_namespace = move |ns: &Option<String>| namespace.is_none() || ns.as_deref() == namespace;
+    match scope {
+        Scope::AllClusters => Box::new(objects.iter().filter(move |((_, ns, _), _)| in_namespace(ns))),
+        Scope::Cluster(cluster) => Box::new(
+            objects
+                .range((cluster.clone(), None, String::new())..)
+                .take_while(move |((c, _, _), _)| c == cluster)
+                .filter(move |((_, ns, _), _)| in_namespace(ns)),
+        ),
+    }
 }
 
 impl Index {
@@ -123,17 +188,14 @@ impl Index {
     }
 
     /// Replaces everything known of `gr` with a complete list (a watcher's
-    /// initial list or relist), atomically.
+    /// initial list or relist), atomically. The differences to what was known
+    /// become changes in the log, so open watches see them.
     pub fn replace(&self, gr: &GroupResource, objects: Vec<Value>) -> Vec<IndexError> {
         let mut errors = Vec::new();
         let mut fresh = BTreeMap::new();
-        let mut newest = String::new();
         for obj in objects {
             match object_key(&obj) {
                 Ok(key) => {
-                    if let Some(rv) = resource_version_of(&obj) {
-                        newest = max_resource_version(&newest, rv).to_owned();
-                    }
                     fresh.insert(key, Arc::new(obj));
                 }
                 Err(e) => errors.push(e),
@@ -142,11 +204,51 @@ impl Index {
         {
             let mut inner = self.inner.write().expect("index lock");
             let entry = inner.entry(gr.clone()).or_default();
+            let newest = fresh
+                .values()
+                .map(|o| rv_of(o))
+                .max()
+                .unwrap_or(0)
+                .max(entry.resource_version);
+            if !entry.synced {
+                // The first list: nothing before it can be replayed.
+                entry.log.reset(newest);
+            } else {
+                let mut changes: Vec<PendingChange> = Vec::new();
+                for (key, obj) in &fresh {
+                    match entry.objects.get(key) {
+                        None => changes.push((rv_of(obj), EventType::Added, key.clone(), obj.clone(), None)),
+                        Some(old) if rv_of(old) != rv_of(obj) => changes.push((
+                            rv_of(obj),
+                            EventType::Modified,
+                            key.clone(),
+                            obj.clone(),
+                            Some(old.clone()),
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for (key, old) in &entry.objects {
+                    if !fresh.contains_key(key) {
+                        // Deleted while we were not watching: its deletion
+                        // revision is unknown; it happened by `newest`.
+                        changes.push((
+                            newest,
+                            EventType::Deleted,
+                            key.clone(),
+                            old.clone(),
+                            Some(old.clone()),
+                        ));
+                    }
+                }
+                changes.sort_by_key(|c| c.0);
+                for (rv, kind, key, obj, prev) in changes {
+                    entry.log.push(rv, kind, key, obj, prev);
+                }
+            }
             entry.objects = fresh;
             entry.synced = true;
-            if !newest.is_empty() {
-                entry.resource_version = max_resource_version(&entry.resource_version, &newest).to_owned();
-            }
+            entry.resource_version = newest;
         }
         self.notify();
         errors
@@ -155,13 +257,19 @@ impl Index {
     /// Applies an added or modified object.
     pub fn apply(&self, gr: &GroupResource, obj: Value) -> Result<(), IndexError> {
         let key = object_key(&obj)?;
+        let obj = Arc::new(obj);
+        let rv = rv_of(&obj);
         {
             let mut inner = self.inner.write().expect("index lock");
             let entry = inner.entry(gr.clone()).or_default();
-            if let Some(rv) = resource_version_of(&obj) {
-                entry.resource_version = max_resource_version(&entry.resource_version, rv).to_owned();
-            }
-            entry.objects.insert(key, Arc::new(obj));
+            entry.resource_version = entry.resource_version.max(rv);
+            let previous = entry.objects.insert(key.clone(), obj.clone());
+            let kind = if previous.is_some() {
+                EventType::Modified
+            } else {
+                EventType::Added
+            };
+            entry.log.push(rv, kind, key, obj, previous);
         }
         self.notify();
         Ok(())
@@ -170,43 +278,92 @@ impl Index {
     /// Removes a deleted object.
     pub fn delete(&self, gr: &GroupResource, obj: &Value) -> Result<(), IndexError> {
         let key = object_key(obj)?;
+        let rv = rv_of(obj);
         {
             let mut inner = self.inner.write().expect("index lock");
             let entry = inner.entry(gr.clone()).or_default();
-            if let Some(rv) = resource_version_of(obj) {
-                entry.resource_version = max_resource_version(&entry.resource_version, rv).to_owned();
+            entry.resource_version = entry.resource_version.max(rv);
+            if let Some(previous) = entry.objects.remove(&key) {
+                let last = Arc::new(obj.clone());
+                entry.log.push(
+                    rv.max(rv_of(&previous)),
+                    EventType::Deleted,
+                    key,
+                    last,
+                    Some(previous),
+                );
             }
-            entry.objects.remove(&key);
         }
         self.notify();
         Ok(())
     }
 
-    /// Every object of `gr` in `scope` (optionally one namespace), in a stable
-    /// order: by logical cluster, namespace, name.
-    pub fn list(&self, gr: &GroupResource, scope: &Scope, namespace: Option<&str>) -> Option<Listing> {
+    /// The objects of `gr` in `scope` as of resourceVersion `at` (or now), in a
+    /// stable order: by logical cluster, namespace, name. `Err` when `at` is
+    /// older than the change log remembers.
+    pub fn list_at(
+        &self,
+        gr: &GroupResource,
+        scope: &Scope,
+        namespace: Option<&str>,
+        at: Option<u64>,
+    ) -> Option<Result<Listing, Expired>> {
         let inner = self.inner.read().expect("index lock");
         let entry = inner.get(gr)?;
-        let in_namespace = |ns: &Option<String>| namespace.is_none() || ns.as_deref() == namespace;
-        let items = match scope {
-            Scope::AllClusters => entry
-                .objects
-                .iter()
-                .filter(|((_, ns, _), _)| in_namespace(ns))
-                .map(|(_, v)| v.clone())
-                .collect(),
-            Scope::Cluster(cluster) => entry
-                .objects
-                .range((cluster.clone(), None, String::new())..)
-                .take_while(|((c, _, _), _)| c == cluster)
-                .filter(|((_, ns, _), _)| in_namespace(ns))
-                .map(|(_, v)| v.clone())
-                .collect(),
+        let (state, rv) = match at {
+            Some(rv) if rv < entry.resource_version => match entry.log.rewind(&entry.objects, rv) {
+                Ok(state) => (std::borrow::Cow::Owned(state), rv),
+                Err(e) => return Some(Err(e)),
+            },
+            _ => (std::borrow::Cow::Borrowed(&entry.objects), entry.resource_version),
         };
-        Some(Listing {
+        let items = select(&state, scope, namespace).map(|(_, v)| v.clone()).collect();
+        Some(Ok(Listing {
             items,
-            resource_version: entry.resource_version.clone(),
+            resource_version: rv.to_string(),
+        }))
+    }
+
+    /// Opens a watch on `gr`; read changes with [`Index::changes`].
+    pub fn watch(
+        &self,
+        gr: &GroupResource,
+        scope: &Scope,
+        namespace: Option<&str>,
+        start: WatchStart,
+    ) -> Option<Result<WatchOpening, Expired>> {
+        let inner = self.inner.read().expect("index lock");
+        let entry = inner.get(gr)?;
+        Some(match start {
+            WatchStart::Snapshot => Ok(WatchOpening {
+                initial: select(&entry.objects, scope, namespace)
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+                position: entry.log.head(),
+                resource_version: entry.resource_version,
+            }),
+            WatchStart::After(rv) => entry.log.position_after(rv).map(|position| WatchOpening {
+                initial: Vec::new(),
+                position,
+                resource_version: entry.resource_version.max(rv),
+            }),
         })
+    }
+
+    /// Changes of `gr` from log position `from`, and the position to continue at.
+    pub fn changes(&self, gr: &GroupResource, from: u64) -> Result<(Vec<Change>, u64, u64), Expired> {
+        let inner = self.inner.read().expect("index lock");
+        let Some(entry) = inner.get(gr) else {
+            return Ok((Vec::new(), from, 0));
+        };
+        let changes = entry.log.since(from)?;
+        Ok((changes, entry.log.head(), entry.resource_version))
+    }
+
+    /// Every object of `gr` in `scope` (optionally one namespace), now.
+    pub fn list(&self, gr: &GroupResource, scope: &Scope, namespace: Option<&str>) -> Option<Listing> {
+        self.list_at(gr, scope, namespace, None)
+            .map(|r| r.expect("the current state never expires"))
     }
 
     /// One object, by its identity.
@@ -228,21 +385,6 @@ impl Index {
 
     fn notify(&self) {
         self.changed.0.send_modify(|n| *n = n.wrapping_add(1));
-    }
-}
-
-/// kcp's resourceVersions are decimal etcd revisions (shard-local); compare
-/// them numerically, falling back to the newest seen when one is not numeric.
-fn max_resource_version<'a>(a: &'a str, b: &'a str) -> &'a str {
-    match (a.parse::<u64>(), b.parse::<u64>()) {
-        (Ok(x), Ok(y)) => {
-            if x >= y {
-                a
-            } else {
-                b
-            }
-        }
-        _ => b,
     }
 }
 
@@ -344,5 +486,43 @@ mod tests {
             .list(&gr, &Scope::Cluster(LogicalCluster("c".into())), Some("prod"))
             .unwrap();
         assert_eq!(names(&l), ["db"]);
+    }
+
+    #[test]
+    fn relists_become_changes_for_open_watches() {
+        let idx = Index::new();
+        let gr = GroupResource::new("g", "r");
+        idx.replace(&gr, vec![obj("a", "x", "1"), obj("a", "y", "2")]);
+        let scope = Scope::Cluster(LogicalCluster("a".into()));
+        let opening = idx
+            .watch(&gr, &scope, None, WatchStart::Snapshot)
+            .unwrap()
+            .unwrap();
+        assert_eq!(opening.initial.len(), 2);
+        // A relist (after a gap): y changed, x vanished, z appeared.
+        idx.replace(&gr, vec![obj("a", "y", "5"), obj("a", "z", "4")]);
+        let (changes, _, rv) = idx.changes(&gr, opening.position).unwrap();
+        let seen: Vec<(EventType, String)> = changes.iter().map(|c| (c.kind, c.key.2.clone())).collect();
+        assert_eq!(
+            seen,
+            [
+                (EventType::Added, "z".to_owned()),
+                (EventType::Modified, "y".to_owned()),
+                (EventType::Deleted, "x".to_owned())
+            ]
+        );
+        assert_eq!(rv, 5);
+        // Resuming from an old version replays; from before the first list is gone.
+        assert!(idx
+            .watch(&gr, &scope, None, WatchStart::After(2))
+            .unwrap()
+            .is_ok());
+        assert!(idx
+            .watch(&gr, &scope, None, WatchStart::After(1))
+            .unwrap()
+            .is_err());
+        // Paged lists read a consistent older snapshot.
+        let at2 = idx.list_at(&gr, &scope, None, Some(2)).unwrap().unwrap();
+        assert_eq!(names(&at2), ["x", "y"]);
     }
 }
