@@ -115,7 +115,16 @@ async fn respond(state: &Arc<ApiState>, req: Request<Incoming>, peer: SocketAddr
                 headers: &parts.headers,
                 body,
             };
+            let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
             let result = match request::parse(&method, &path) {
+                // Writes go to kcp, which negotiates for itself.
+                Ok(request::ApiRequest::Cluster { ref op, .. }) if op.is_read() && !request::accepts_json(accept) => {
+                    Err(ApiError::new(
+                        406,
+                        "NotAcceptable",
+                        "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io",
+                    ))
+                }
                 Ok(parsed) => handlers::handle(state, parsed, meta).await,
                 Err(e) => Err(e),
             };

@@ -218,6 +218,22 @@ pub fn query_param(query: Option<&str>, key: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// True when the Accept header admits a JSON answer (the only encoding
+/// tmc-server produces); kube-apiserver answers 406 otherwise.
+pub fn accepts_json(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else { return true };
+    if accept.trim().is_empty() {
+        return true;
+    }
+    accept.split(',').any(|media| {
+        let ty = media.split(';').next().unwrap_or_default().trim();
+        matches!(
+            ty,
+            "application/json" | "application/*" | "*/*" | "application/json-seq"
+        )
+    })
+}
+
 /// True when the client's Accept header asks for a `meta.k8s.io/v1` Table
 /// (kubectl get does, with JSON as a fallback).
 pub fn wants_table(accept: Option<&str>) -> bool {
@@ -371,6 +387,17 @@ mod tests {
                 .code,
             405
         );
+    }
+
+    #[test]
+    fn json_acceptance() {
+        assert!(accepts_json(None));
+        assert!(accepts_json(Some(
+            "application/vnd.kubernetes.protobuf, application/json"
+        )));
+        assert!(accepts_json(Some("*/*")));
+        assert!(!accepts_json(Some("application/vnd.kubernetes.protobuf")));
+        assert!(!accepts_json(Some("text/html")));
     }
 
     #[test]

@@ -39,8 +39,10 @@ impl TmcServer {
             format!("--listen=127.0.0.1:{port}"),
             format!("--tls-cert-file={}", serving.cert.display()),
             format!("--tls-private-key-file={}", serving.key.display()),
-            "--log-level=info,kcp_tmc=debug".to_owned(),
         ];
+        if !extra_args.iter().any(|a| a.starts_with("--log-level")) {
+            args.push("--log-level=info,kcp_tmc=debug".to_owned());
+        }
         args.extend(extra_args.iter().map(|s| s.to_string()));
         let process = Process::start("tmc-server", binary, &args, dir, &[])?;
         let (binary, dir) = (binary.to_owned(), dir.to_owned());
@@ -109,6 +111,16 @@ impl TmcServer {
             kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
                 .await?;
         config.cluster_url = self.url(cluster).parse()?;
+        Ok(kube::Client::try_from(config)?)
+    }
+
+    /// A kube-rs client rooted at the server's origin (no path), for raw requests.
+    pub async fn kube_client_at_origin(&self) -> anyhow::Result<kube::Client> {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
+        let mut config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await?;
+        config.cluster_url = format!("https://127.0.0.1:{}", self.port).parse()?;
         Ok(kube::Client::try_from(config)?)
     }
 
