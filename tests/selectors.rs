@@ -378,14 +378,22 @@ proptest! {
         let sel = FieldSelector::parse(&text, &supported).unwrap();
         prop_assert_eq!(FieldSelector::parse(&sel.to_string(), &supported), Ok(sel.clone()));
         let op = |eq: bool| if eq { FieldOperator::Equals } else { FieldOperator::NotEquals };
-        let mut want_reqs: Vec<_> = terms.iter().map(|(f, eq, v)| (f.to_string(), op(*eq), v.clone())).collect();
+        let mut want_reqs: Vec<_> =
+            terms.iter().map(|(f, eq, v)| (f.to_string(), op(*eq), v.clone())).collect();
         want_reqs.sort();
-        let got: Vec<_> =
-            sel.requirements().iter().map(|r| (r.field().to_owned(), r.operator(), r.value().to_owned())).collect();
+        let got: Vec<_> = sel
+            .requirements()
+            .iter()
+            .map(|r| (r.field().to_owned(), r.operator(), r.value().to_owned()))
+            .collect();
         prop_assert_eq!(got, want_reqs);
         let mut meta = serde_json::Map::new();
-        if let Some(n) = name { meta.insert("name".into(), n.into()); }
-        if let Some(ns) = namespace { meta.insert("namespace".into(), ns.into()); }
+        if let Some(n) = name {
+            meta.insert("name".into(), n.into());
+        }
+        if let Some(ns) = namespace {
+            meta.insert("namespace".into(), ns.into());
+        }
         let obj = serde_json::json!({ "metadata": meta });
         let want = terms.iter().all(|(f, eq, v)| {
             let got = obj["metadata"][f.trim_start_matches("metadata.")].as_str().unwrap_or("");

@@ -29,7 +29,10 @@ use super::conditions::Condition;
     printcolumn = r#"{"name":"Location","type":"string","jsonPath":".spec.location","description":"Logical location of the cluster"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status","description":"Whether the cluster answered its last probe"}"#,
     printcolumn = r#"{"name":"Heartbeat","type":"date","jsonPath":".status.lastHeartbeat","description":"Time of the last successful probe"}"#,
+    printcolumn = r#"{"name":"Capacity","type":"string","jsonPath":".status.capacitySummary","description":"Allocatable CPU and memory summed over the cluster's nodes"}"#,
+    printcolumn = r#"{"name":"Workloads","type":"integer","jsonPath":".status.workloadCount","description":"Workloads placed on the cluster"}"#,
     printcolumn = r#"{"name":"Version","type":"string","jsonPath":".status.kubernetesVersion","priority":1,"description":"Kubernetes version of the cluster"}"#,
+    printcolumn = r#"{"name":"Labels","type":"string","jsonPath":".metadata.labels","priority":1,"description":"Labels placement policies select on"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
@@ -154,6 +157,15 @@ pub struct ClusterRegistrationStatus {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub allocatable: BTreeMap<String, Quantity>,
 
+    /// Allocatable CPU and memory over the cluster's nodes, for people
+    /// (`cpu 8, memory 31Gi`); the exact figures are in `allocatable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_summary: Option<String>,
+
+    /// How many workloads TMC has placed on this cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_count: Option<i32>,
+
     /// `metadata.generation` of the spec this status was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
@@ -272,7 +284,10 @@ mod tests {
                 ("Location", 0),
                 ("Ready", 0),
                 ("Heartbeat", 0),
+                ("Capacity", 0),
+                ("Workloads", 0),
                 ("Version", 1),
+                ("Labels", 1),
                 ("Age", 0)
             ]
         );

@@ -296,10 +296,10 @@ impl LabelSelector {
 
 impl fmt::Display for LabelSelector {
     /// Kube's `String()`: requirements joined by `,` in key order, values
-    /// sorted and de-duplicated. Parsing the output gives an equal selector, except for
-    /// [`LabelSelector::nothing`], which renders as `""` like kube's, and
-    /// that string parses as everything: check `is_nothing()` before
-    /// sending a selector's text anywhere.
+    /// sorted and de-duplicated. Parsing the output gives an equal
+    /// selector, except for [`LabelSelector::nothing`], which renders as
+    /// `""` like kube's, and that string parses as everything: check
+    /// `is_nothing()` before sending a selector's text anywhere.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, r) in self.requirements.iter().enumerate() {
             if i > 0 {

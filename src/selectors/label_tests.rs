@@ -268,10 +268,13 @@ fn validates_keys_and_values_like_kube() {
     }
 }
 
+/// A selector, a label set, and whether the selector matches it.
+type MatchCase<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+
 /// TestSelectorMatches and TestRequirementSelectorMatching.
 #[test]
 fn matches_like_kube() {
-    let cases: &[(&str, &[(&str, &str)], bool)] = &[
+    let cases: &[MatchCase] = &[
         ("", &[("x", "y")], true),
         ("x=y", &[("x", "y")], true),
         ("x=y,z=w", &[("x", "y"), ("z", "w")], true),

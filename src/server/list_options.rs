@@ -80,7 +80,7 @@ fn parse_bool(name: &str, v: Option<String>) -> Result<bool, ApiError> {
 pub fn parse(query: Option<&str>) -> Result<ListOptions, ApiError> {
     let q = |k: &str| query_param(query, k);
     let label_selector = LabelSelector::parse(&q("labelSelector").unwrap_or_default())
-        .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let field_selector = FieldSelector::parse(&q("fieldSelector").unwrap_or_default(), SUPPORTED_FIELDS)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let limit = match q("limit") {
