@@ -9,8 +9,12 @@
 pub mod api;
 pub mod apis_gen;
 pub mod feature_gates;
+pub mod health;
 pub mod index;
 pub mod kcp;
+pub mod physical;
+pub mod plugin;
+pub mod registration;
 pub mod resources;
 pub mod runtime;
 pub mod selectors;

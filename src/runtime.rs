@@ -9,8 +9,10 @@ use clap::{Parser, ValueEnum};
 use tokio::net::TcpListener;
 
 use crate::feature_gates::{self, FeatureGates, Gate};
+use crate::health::HealthPolicy;
 use crate::index::Index;
 use crate::kcp::{endpoints, forward::Forwarder, watch, workspaces::WorkspaceResolver, Kcp};
+use crate::registration::{self, live::LiveStatus, ProbeSettings};
 use crate::resources::{self, ServedResource};
 use crate::server::{self, handlers::ApiState};
 use crate::tls::ServingCert;
@@ -61,6 +63,23 @@ pub struct Args {
     #[arg(long, default_value = "", value_parser = feature_gates::parse_flag, value_name = "GATES")]
     pub feature_gates: FeatureGates,
 
+    /// How often each registered cluster is probed while healthy.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub probe_interval: std::time::Duration,
+
+    /// How long a cluster may go without a successful probe before it is NotReady.
+    #[arg(long, default_value = "40s", value_parser = parse_duration, value_name = "DURATION")]
+    pub heartbeat_threshold: std::time::Duration,
+
+    /// How often an unchanged healthy status refreshes lastHeartbeat in kcp
+    /// (the tmc-server view always shows the live heartbeat).
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub heartbeat_write_interval: std::time::Duration,
+
+    /// Timeout of each request of a probe.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub probe_timeout: std::time::Duration,
+
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -68,6 +87,28 @@ pub struct Args {
     /// Log filter (tracing EnvFilter syntax), e.g. info or kcp_tmc=debug.
     #[arg(long, env = "TMC_LOG", default_value = "info", value_name = "FILTER")]
     pub log_level: String,
+}
+
+/// Durations as Kubernetes flags take them: 500ms, 10s, 5m, 1h (or plain seconds).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let bad = || format!("invalid duration {s:?}: use e.g. 500ms, 10s, 5m, 1h");
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("invalid duration {s:?}: must be positive"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -108,13 +149,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for r in &served {
         index.register(r.group_resource());
     }
+    let live = LiveStatus::default();
     if !served.is_empty() {
+        let probes = ProbeSettings {
+            interval: args.probe_interval,
+            max_backoff: args.heartbeat_threshold.max(args.probe_interval),
+            timeout: args.probe_timeout,
+            policy: HealthPolicy {
+                heartbeat_threshold: args.heartbeat_threshold,
+                heartbeat_write_interval: args.heartbeat_write_interval,
+                required_apis: required_apis().into_iter().map(|(g, _, r)| (g, r)).collect(),
+            },
+        };
         tokio::spawn(start_watchers(
             kcp.clone(),
-            args.provider_workspace.clone(),
-            args.tmc_export.clone(),
-            served.clone(),
+            Watched {
+                provider_workspace: args.provider_workspace.clone(),
+                export: args.tmc_export.clone(),
+                served: served.clone(),
+            },
             index.clone(),
+            live.clone(),
+            probes,
         ));
     }
 
@@ -138,6 +194,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         resolver: Arc::new(WorkspaceResolver::new(kcp)),
         shutdown: shutdown_rx,
         documents: server::documents::Documents::render(&served),
+        live,
     });
     let shutdown = async move {
         shutdown_signal().await;
@@ -148,13 +205,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn start_watchers(
-    kcp: Kcp,
+/// The workload APIs every physical cluster must serve: the workload export's resources.
+fn required_apis() -> Vec<crate::physical::probe::RequiredApi> {
+    crate::apis_gen::definitions()
+        .iter()
+        .filter(|d| d.group != crate::api::GROUP)
+        .map(|d| (d.group.clone(), d.version.clone(), d.names.plural.clone()))
+        .collect()
+}
+
+/// What the kcp watchers cover.
+struct Watched {
     provider_workspace: String,
     export: String,
     served: Vec<ServedResource>,
-    index: Index,
-) {
+}
+
+async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, probes: ProbeSettings) {
+    let Watched {
+        provider_workspace,
+        export,
+        served,
+    } = w;
     let urls = endpoints::wait_for_endpoints(&kcp, &provider_workspace, &export).await;
     if urls.len() > 1 {
         tracing::warn!(
@@ -171,6 +243,12 @@ async fn start_watchers(
     };
     for r in served {
         tokio::spawn(watch::reflect(client.clone(), r, index.clone()));
+    }
+    match kcp.client_at(&urls[0]) {
+        Ok(vw) => {
+            tokio::spawn(registration::run(index, vw, live, probes, required_apis()));
+        }
+        Err(e) => tracing::error!(error = %e, "cannot build a client for the virtual workspace"),
     }
 }
 

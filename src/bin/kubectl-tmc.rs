@@ -3,14 +3,16 @@
 //!
 //! kubectl turns `kubectl tmc <args>` into `kubectl-tmc <args>` for any executable of that name
 //! on PATH, so this binary is an ordinary CLI; `bin_name` makes its usage lines read the way the
-//! user typed them. Only `version` exists today. Operator commands (registering physical
-//! clusters, inspecting placements) are added as variants of [`Command`] when they work end to
-//! end; a subcommand that does nothing would only teach users that the help lies.
+//! user typed them. It parses arguments and prints; what `cluster` does lives in
+//! [`kcp_tmc::plugin`], where it is unit-tested. Commands are added as variants of [`Command`]
+//! only when they work end to end; a subcommand that does nothing would only teach users that
+//! the help lies.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kcp_tmc::plugin::{self, cli, ClusterCommand};
 use serde::Serialize;
 
 /// Printed by `-h` (short) and `--help` (long, followed by `LONG_ABOUT`).
@@ -37,6 +39,14 @@ works too.";
 
 const EXAMPLES: &str = "\
 Examples:
+  # Register a physical cluster in the current kcp workspace
+  kubectl tmc cluster register east --kubeconfig east.yaml --location us-east --label tier=prod
+
+  # Cordon it, uncordon it, remove it
+  kubectl tmc cluster cordon east
+  kubectl tmc cluster uncordon east
+  kubectl tmc cluster deregister east
+
   # Show the plugin version and the git commit it was built from
   kubectl tmc version
 
@@ -72,6 +82,14 @@ struct Cli {
 /// Subcommands. Each variant is a working command; new ones land here as they become real.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Register, cordon, uncordon and deregister physical clusters
+    #[command(
+        subcommand,
+        long_about = cli::CLUSTER_LONG_ABOUT,
+        after_help = cli::CLUSTER_EXAMPLES,
+        arg_required_else_help = true
+    )]
+    Cluster(Box<ClusterCommand>),
     /// Print the plugin version and the git commit it was built from
     #[command(
         long_about = VERSION_LONG_ABOUT,
@@ -132,10 +150,37 @@ fn print_version(args: &VersionArgs, out: &mut impl Write) -> io::Result<()> {
     }
 }
 
+/// Runs a `cluster` command on a single-threaded runtime: the plugin makes a handful of
+/// sequential requests, so worker threads would only add start-up time.
+fn run_cluster(command: &ClusterCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: starting the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    let result = runtime.block_on(plugin::run(command, &mut out, &mut err));
+    let _ = out.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(plugin::Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = io::stdout().lock();
     let result = match &cli.command {
+        Command::Cluster(command) => {
+            drop(out);
+            return run_cluster(command);
+        }
         Command::Version(args) => print_version(args, &mut out),
     }
     .and_then(|()| out.flush());

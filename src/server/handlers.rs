@@ -19,6 +19,7 @@ use super::watch::{self, WatchRequest};
 use crate::index::{object_key, Index, LogicalCluster, Scope, WatchStart};
 use crate::kcp::forward::{Forwarded, Forwarder};
 use crate::kcp::workspaces::{ClusterTarget, ResolveError, WorkspaceResolver};
+use crate::registration::live::LiveStatus;
 use crate::resources::ServedResource;
 
 /// Resolves workspace paths; a trait so the handlers can be tested without kcp.
@@ -43,6 +44,21 @@ pub struct ApiState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Discovery and OpenAPI documents, rendered once.
     pub documents: Documents,
+    /// Live cluster status from the probe loops, shown instead of the stored one.
+    pub live: LiveStatus,
+}
+
+impl ApiState {
+    /// The object as a view shows it: with live status where TMC has one.
+    fn present(&self, resource: &ServedResource, obj: &Value) -> Value {
+        let mut o = with_type(resource, obj);
+        if resource.group == crate::api::GROUP && resource.plural == "clusterregistrations" {
+            if let Ok(key) = object_key(obj) {
+                self.live.overlay(&key, &mut o);
+            }
+        }
+        o
+    }
 }
 
 /// The parts of an HTTP request a handler reads besides the path.
@@ -273,6 +289,7 @@ async fn get(
         .index
         .get(&resource.group_resource(), &key)
         .ok_or_else(|| ApiError::not_found(&resource.group, &resource.plural, name))?;
+    let obj = state.present(resource, &obj);
     if wants_table(meta.accept()) {
         let include =
             IncludeObject::parse(super::request::query_param(meta.query, "includeObject").as_deref())
@@ -286,7 +303,7 @@ async fn get(
             TABLE_MEDIA_TYPE,
         ));
     }
-    Ok(Reply::Json(with_type(resource, &obj)))
+    Ok(Reply::Json(obj))
 }
 
 /// Objects carry their apiVersion and kind, as kube-apiserver's do.
@@ -352,10 +369,12 @@ fn list(
     if let Some(c) = continue_token {
         list_meta["continue"] = json!(c);
     }
+    let items: Vec<Value> = page.iter().map(|o| state.present(resource, o)).collect();
     if wants_table(meta.accept()) {
+        let rows: Vec<&Value> = items.iter().collect();
         let mut t = table::render(
             resource,
-            &page,
+            &rows,
             &listing.resource_version,
             options.include_object,
             Utc::now(),
@@ -363,7 +382,6 @@ fn list(
         t["metadata"] = list_meta;
         return Ok(Reply::Typed(t, TABLE_MEDIA_TYPE));
     }
-    let items: Vec<Value> = page.iter().map(|o| with_type(resource, o)).collect();
     Ok(Reply::Json(json!({
         "apiVersion": resource.api_version(),
         "kind": resource.list_kind,

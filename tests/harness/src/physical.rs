@@ -133,6 +133,24 @@ impl PhysicalCluster {
         }
     }
 
+    /// The static admin token (tests check it never leaks anywhere).
+    pub fn token(&self) -> String {
+        format!("admin-{}-{}", self.name, std::process::id())
+    }
+
+    /// Creates a Node with the given capacity (a real apiserver accepts the
+    /// status a kubelet would send at registration).
+    pub fn add_node(&self, name: &str, cpu: &str, memory: &str) -> anyhow::Result<()> {
+        let node = serde_json::json!({
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+            "status": {"capacity": {"cpu": cpu, "memory": memory, "pods": "110"},
+                       "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"}}
+        });
+        self.kubectl
+            .ok_stdin(&["create", "-f", "-"], Some(&node.to_string()))?;
+        Ok(())
+    }
+
     /// Stops the apiserver (the cluster "dies"); its data stays in etcd.
     pub fn stop(&mut self) {
         self.process.kill();
