@@ -59,12 +59,7 @@ fn kubectl_behaves_as_against_kube_apiserver() {
 async fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     let bins = components::ensure()?;
     let kcp = KcpServer::start(&bins, dir.path())?;
-    kcp.create_workspace(PROVIDER)?;
-    kcp.install_apis(PROVIDER)?;
-    kcp.create_workspace(TENANT)?;
-    for export in [kcp_tmc::api::TMC_EXPORT, kcp_tmc::api::WORKLOAD_EXPORT] {
-        kcp.bind(TENANT, export, PROVIDER)?;
-    }
+    kcp.setup_provider_and_tenants(PROVIDER, &[TENANT])?;
     let in_kcp = kcp.kubectl_at(TENANT);
     in_kcp.apply(&registration("east", "us-east", "prod"))?;
     in_kcp.apply(&registration("west", "us-west", "dev"))?;

@@ -63,10 +63,7 @@ async fn send(
 async fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     let bins = components::ensure()?;
     let kcp = KcpServer::start(&bins, dir.path())?;
-    kcp.create_workspace(PROVIDER)?;
-    kcp.install_apis(PROVIDER)?;
-    kcp.create_workspace(TENANT)?;
-    kcp.bind(TENANT, kcp_tmc::api::TMC_EXPORT, PROVIDER)?;
+    kcp.setup_provider_and_tenants(PROVIDER, &[TENANT])?;
     kcp.kubectl_at(TENANT).apply(
         "apiVersion: tmc.kcp.io/v1alpha1\nkind: ClusterRegistration\nmetadata:\n  name: east\nspec:\n  location: us-east\n",
     )?;

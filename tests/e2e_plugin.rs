@@ -251,7 +251,18 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         run.stdout,
         "clusterregistration.tmc.kcp.io/east already cordoned\n"
     );
-    register(&team_a_config, &["--label", "tier=dev"]).ok()?;
+    // -o prints what kcp stored instead of progress lines, the Secret's data redacted.
+    let run = register(&team_a_config, &["--label", "tier=dev", "-o", "json"]).ok()?;
+    let list: Value = serde_json::from_str(&run.stdout)?;
+    assert_eq!(list["kind"], "List", "{list}");
+    let secret = &list["items"][0];
+    assert_eq!(secret["kind"], "Secret");
+    let redacted = secret["data"]["kubeconfig"].as_str().unwrap_or_default();
+    assert!(
+        redacted.starts_with("<redacted ") && redacted.ends_with(" bytes>"),
+        "{list}"
+    );
+    assert_eq!(list["items"][1]["spec"]["unschedulable"], true, "{list}");
     assert_eq!(unschedulable()?, true, "re-registering keeps the cordon");
     // --kcp-kubeconfig wins over KUBECONFIG (here: the unbound workspace).
     let team_a_flag = team_a_config.to_str().expect("UTF-8 path");

@@ -72,10 +72,7 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     east.add_node("east-2", "4", "16Gi")?;
     west.add_node("west-1", "2", "8Gi")?;
 
-    kcp.create_workspace(PROVIDER)?;
-    kcp.install_apis(PROVIDER)?;
-    kcp.create_workspace(TENANT)?;
-    kcp.bind(TENANT, kcp_tmc::api::TMC_EXPORT, PROVIDER)?;
+    kcp.setup_provider_and_tenants(PROVIDER, &[TENANT])?;
     // A kubeconfig whose current context is the tenant workspace, as a user has.
     let tenant_kubeconfig = dir.path().join("team-a.kubeconfig");
     std::fs::copy(&kcp.admin_kubeconfig, &tenant_kubeconfig)?;

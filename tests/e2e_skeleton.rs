@@ -48,15 +48,8 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         .ok(&["get", "namespaces", "-o", "name"])?
         .contains("namespace/default"));
 
-    kcp.create_workspace(PROVIDER)?;
-    kcp.install_apis(PROVIDER)?;
-    let cluster_a = kcp.create_workspace("root:team-a")?;
-    kcp.create_workspace("root:team-b")?;
-    for ws in ["root:team-a", "root:team-b"] {
-        for export in [kcp_tmc::api::TMC_EXPORT, kcp_tmc::api::WORKLOAD_EXPORT] {
-            kcp.bind(ws, export, PROVIDER)?;
-        }
-    }
+    let clusters = kcp.setup_provider_and_tenants(PROVIDER, &["root:team-a", "root:team-b"])?;
+    let cluster_a = clusters[0].clone();
     let team_a = kcp.kubectl_at("root:team-a");
     let team_b = kcp.kubectl_at("root:team-b");
     team_a.apply(&registration("east", "us-east"))?;

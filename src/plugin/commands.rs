@@ -76,11 +76,26 @@ pub async fn run(command: &ClusterCommand, out: &mut dyn Write, err: &mut dyn Wr
     }
 }
 
-/// What an apply did, found by comparing resourceVersions, as kubectl reports it.
-fn outcome(before: Option<&str>, after: Option<&str>) -> &'static str {
+/// What an apply did, as kubectl reports it. Decided by content, not resourceVersion: kcp
+/// rewrites an object on the first apply after its creation even when nothing visible changes,
+/// so a bumped resourceVersion does not mean "configured". Bookkeeping that moves without the
+/// user's fields changing (resourceVersion, managedFields timestamps, status written by
+/// tmc-server meanwhile) is ignored.
+fn outcome(before: Option<&Value>, after: &Value) -> &'static str {
+    fn content(object: &Value) -> Value {
+        let mut object = object.clone();
+        if let Some(o) = object.as_object_mut() {
+            o.remove("status");
+        }
+        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+            meta.remove("managedFields");
+        }
+        object
+    }
     match before {
         None => "created",
-        Some(b) if Some(b) == after => "unchanged",
+        Some(b) if content(b) == content(after) => "unchanged",
         Some(_) => "configured",
     }
 }
@@ -100,8 +115,14 @@ async fn register(a: &RegisterArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     let kcp = Kcp::connect(&a.kcp).await?;
     // Checked first so a workspace without the API gets no namespace or Secret either.
     kcp.require_tmc_api().await?;
+    // Progress lines go out as each step lands, so a failure midway shows what was done.
     let mut printed = Vec::new();
-    let mut progress = Vec::new();
+    let mut progress = |line: String| -> io::Result<()> {
+        match a.output {
+            Some(_) => Ok(()),
+            None => writeln!(out, "{line}"),
+        }
+    };
 
     let namespaces: Api<Namespace> = Api::all(kcp.client.clone());
     let ns_name = &reg.namespace;
@@ -116,14 +137,14 @@ async fn register(a: &RegisterArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             .patch(ns_name, &apply_params(), &Patch::Apply(&plan.namespace))
             .await
             .map_err(kcp.err(format!("creating namespace {ns_name}")))?;
-        progress.push(format!("namespace/{ns_name} created"));
+        progress(format!("namespace/{ns_name} created"))?;
         printed.push(to_json(&created));
     }
 
     let secret_ref = reg.secret_ref();
     let secret_id = format!("{}/{}", secret_ref.namespace, secret_ref.name);
     let secrets: Api<Secret> = Api::namespaced(kcp.client.clone(), &secret_ref.namespace);
-    let (secret, how) = apply(
+    let (secret, how, _) = apply(
         &kcp,
         &secrets,
         &secret_ref.name,
@@ -131,17 +152,12 @@ async fn register(a: &RegisterArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         &format!("secret {secret_id}"),
     )
     .await?;
-    progress.push(format!("secret {secret_id} {how}"));
+    progress(format!("secret {secret_id} {how}"))?;
     printed.push(redact(&to_json(&secret)));
 
     let registrations: Api<ClusterRegistration> = Api::all(kcp.client.clone());
-    let previous = registrations
-        .get_opt(&reg.name)
-        .await
-        .map_err(kcp.err(format!("reading {RESOURCE}/{}", reg.name)))?;
-    let previous_ref = previous.and_then(|p| p.spec.kubeconfig_secret_ref);
     let body = registration_apply_body(&plan.registration);
-    let (cr, how) = apply(
+    let (cr, how, previous) = apply(
         &kcp,
         &registrations,
         &reg.name,
@@ -149,12 +165,12 @@ async fn register(a: &RegisterArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         &format!("{RESOURCE}/{}", reg.name),
     )
     .await?;
-    progress.push(format!("{RESOURCE}/{} {how}", reg.name));
+    progress(format!("{RESOURCE}/{} {how}", reg.name))?;
+    let previous_ref = previous.and_then(|p| p.spec.kubeconfig_secret_ref);
     printed.push(redact(&to_json(&cr)));
 
-    match a.output {
-        Some(format) => out.write_all(render(&printed, format).as_bytes())?,
-        None => progress.iter().try_for_each(|line| writeln!(out, "{line}"))?,
+    if let Some(format) = a.output {
+        out.write_all(render(&printed, format).as_bytes())?;
     }
     if let Some(old) =
         previous_ref.filter(|old| (&old.namespace, &old.name) != (&secret_ref.namespace, &secret_ref.name))
@@ -176,7 +192,7 @@ async fn set_unschedulable(a: &CordonArgs, unschedulable: bool, out: &mut dyn Wr
     let kcp = Kcp::connect(&a.kcp).await?;
     let api: Api<ClusterRegistration> = Api::all(kcp.client.clone());
     let action = format!("reading {RESOURCE}/{}", a.name);
-    let Some(current) = api.get_opt(&a.name).await.map_err(kcp.err(action))? else {
+    let Some(current) = get_opt(&api, &a.name).await.map_err(kcp.err(action))? else {
         return Err(kcp.missing(&a.name).await);
     };
     // Like `kubectl cordon`: no write when there is nothing to change.
@@ -191,7 +207,7 @@ async fn set_unschedulable(a: &CordonArgs, unschedulable: bool, out: &mut dyn Wr
     };
     match api.patch(&a.name, &params, &Patch::Merge(&patch)).await {
         Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.is_not_found() => return Err(kcp.missing(&a.name).await),
+        Err(e) if is_404(&e) => return Err(kcp.missing(&a.name).await),
         Err(e) => return Err(kcp.err(format!("patching {RESOURCE}/{}", a.name))(e)),
     }
     writeln!(out, "{RESOURCE}/{} {verb}", a.name)?;
@@ -205,8 +221,7 @@ async fn deregister(a: &DeregisterArgs, out: &mut dyn Write, err: &mut dyn Write
     let kcp = Kcp::connect(&a.kcp).await?;
     let api: Api<ClusterRegistration> = Api::all(kcp.client.clone());
     let name = &a.name;
-    let current = api
-        .get_opt(name)
+    let current = get_opt(&api, name)
         .await
         .map_err(kcp.err(format!("reading {RESOURCE}/{name}")))?;
     let Some(current) = current else {
@@ -230,7 +245,7 @@ async fn deregister(a: &DeregisterArgs, out: &mut dyn Write, err: &mut dyn Write
 
     match api.delete(name, &DeleteParams::default()).await {
         Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.is_not_found() => {}
+        Err(e) if is_404(&e) => {}
         Err(e) => return Err(kcp.err(format!("deleting {RESOURCE}/{name}"))(e)),
     }
     // With finalizers (tmc-server draining the cluster) the object lingers; the Secret must
@@ -238,8 +253,7 @@ async fn deregister(a: &DeregisterArgs, out: &mut dyn Write, err: &mut dyn Write
     let start = Instant::now();
     let mut announced = false;
     loop {
-        let still = api
-            .get_opt(name)
+        let still = get_opt(&api, name)
             .await
             .map_err(kcp.err(format!("reading {RESOURCE}/{name}")))?
             .filter(|cr| cr.uid() == uid);
@@ -304,11 +318,29 @@ async fn delete_secret(
     }
     match secrets.delete(secret, &DeleteParams::default()).await {
         Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.is_not_found() => {}
+        Err(e) if is_404(&e) => {}
         Err(e) => return Err(kcp.err(format!("deleting secret {id}"))(e)),
     }
     writeln!(out, "secret {id} deleted")?;
     Ok(())
+}
+
+/// A 404, whatever its body. kcp answers requests for a resource the workspace does not serve
+/// with a plain-text "404 page not found", which kube-rs cannot read as a NotFound Status.
+fn is_404(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(status) if status.code == 404 || status.is_not_found())
+}
+
+/// `Api::get_opt`, with [`is_404`] deciding what "not found" is.
+async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>, kube::Error>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    match api.get(name).await {
+        Ok(object) => Ok(Some(object)),
+        Err(e) if is_404(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn apply_params() -> PatchParams {
@@ -317,28 +349,28 @@ fn apply_params() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).force()
 }
 
-/// Server-side applies `body` as `name`, reporting created/configured/unchanged.
+/// Server-side applies `body` as `name`; returns the result, created/configured/unchanged, and
+/// the object as it was before (for a Secret that includes its data: it is compared, never
+/// printed).
 async fn apply<K>(
     kcp: &Kcp,
     api: &Api<K>,
     name: &str,
     body: &Value,
     what: &str,
-) -> Result<(K, &'static str), Error>
+) -> Result<(K, &'static str, Option<K>), Error>
 where
-    K: Resource + Clone + DeserializeOwned + Debug,
+    K: Resource + Clone + DeserializeOwned + Debug + serde::Serialize,
 {
-    let before = api
-        .get_metadata_opt(name)
+    let before = get_opt(api, name)
         .await
-        .map_err(kcp.err(format!("reading {what}")))?
-        .and_then(|m| m.metadata.resource_version);
+        .map_err(kcp.err(format!("reading {what}")))?;
     let after = api
         .patch(name, &apply_params(), &Patch::Apply(body))
         .await
         .map_err(kcp.err(format!("applying {what}")))?;
-    let how = outcome(before.as_deref(), after.meta().resource_version.as_deref());
-    Ok((after, how))
+    let how = outcome(before.as_ref().map(to_json).as_ref(), &to_json(&after));
+    Ok((after, how, before))
 }
 
 fn to_json(object: &impl serde::Serialize) -> Value {
@@ -352,6 +384,14 @@ fn kcp_error(action: String, server: &str, e: kube::Error) -> Error {
     Error::Kcp {
         action,
         message: match e {
+            // kube-rs' placeholder reason for a body that was not a Status (e.g. plain text).
+            kube::Error::Api(status) if status.reason == "Failed to parse error data" => {
+                format!(
+                    "Error from server (HTTP {}): {}",
+                    status.code,
+                    status.message.trim()
+                )
+            }
             kube::Error::Api(status) if !status.reason.is_empty() => {
                 format!("Error from server ({}): {}", status.reason, status.message)
             }
@@ -438,7 +478,7 @@ impl Kcp {
     async fn has_tmc_api(&self) -> Result<bool, Error> {
         match self.client.list_api_group_resources(API_VERSION).await {
             Ok(list) => Ok(list.resources.iter().any(|r| r.name == "clusterregistrations")),
-            Err(kube::Error::Api(status)) if status.is_not_found() => Ok(false),
+            Err(e) if is_404(&e) => Ok(false),
             Err(e) => Err(self.err(format!("discovering {API_VERSION}"))(e)),
         }
     }
@@ -472,10 +512,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn outcomes_follow_resource_versions() {
-        assert_eq!(outcome(None, Some("1")), "created");
-        assert_eq!(outcome(Some("1"), Some("1")), "unchanged");
-        assert_eq!(outcome(Some("1"), Some("2")), "configured");
+    fn outcomes_follow_content_not_resource_versions() {
+        let v1 = json!({"metadata": {"name": "s", "resourceVersion": "1", "managedFields": [{"time": "a"}]},
+                        "data": {"k": "YQ=="}});
+        let v2 = json!({"metadata": {"name": "s", "resourceVersion": "2", "managedFields": [{"time": "b"}]},
+                        "data": {"k": "YQ=="}, "status": {"ready": true}});
+        let changed = json!({"metadata": {"name": "s", "resourceVersion": "3"}, "data": {"k": "Yg=="}});
+        assert_eq!(outcome(None, &v1), "created");
+        assert_eq!(outcome(Some(&v1), &v2), "unchanged");
+        assert_eq!(outcome(Some(&v1), &changed), "configured");
     }
 
     #[test]

@@ -111,6 +111,26 @@ impl KcpServer {
         )
     }
 
+    /// The usual stack setup: the provider workspace with `apis/` installed,
+    /// and each tenant workspace created with both TMC exports bound.
+    /// Returns the tenants' logical-cluster names, in order.
+    pub fn setup_provider_and_tenants(
+        &self,
+        provider: &str,
+        tenants: &[&str],
+    ) -> anyhow::Result<Vec<String>> {
+        self.create_workspace(provider)?;
+        self.install_apis(provider)?;
+        let mut clusters = Vec::new();
+        for tenant in tenants {
+            clusters.push(self.create_workspace(tenant)?);
+            for export in [kcp_tmc::api::TMC_EXPORT, kcp_tmc::api::WORKLOAD_EXPORT] {
+                self.bind(tenant, export, provider)?;
+            }
+        }
+        Ok(clusters)
+    }
+
     /// Applies every file in the repository's `apis/` to `workspace`.
     pub fn install_apis(&self, workspace: &str) -> anyhow::Result<()> {
         let apis = crate::repo_root().join("apis");

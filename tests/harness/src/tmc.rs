@@ -106,21 +106,21 @@ impl TmcServer {
     /// A kube-rs client for `cluster` through tmc-server, with the same
     /// credentials and CA as kubectl's.
     pub async fn kube_client(&self, cluster: &str) -> anyhow::Result<kube::Client> {
-        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
-        let mut config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-                .await?;
-        config.cluster_url = self.url(cluster).parse()?;
-        Ok(kube::Client::try_from(config)?)
+        self.kube_client_at(&self.url(cluster)).await
     }
 
     /// A kube-rs client rooted at the server's origin (no path), for raw requests.
     pub async fn kube_client_at_origin(&self) -> anyhow::Result<kube::Client> {
+        self.kube_client_at(&format!("https://127.0.0.1:{}", self.port))
+            .await
+    }
+
+    async fn kube_client_at(&self, url: &str) -> anyhow::Result<kube::Client> {
         let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
         let mut config =
             kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
                 .await?;
-        config.cluster_url = format!("https://127.0.0.1:{}", self.port).parse()?;
+        config.cluster_url = url.parse()?;
         Ok(kube::Client::try_from(config)?)
     }
 

@@ -50,10 +50,7 @@ fn main() -> anyhow::Result<()> {
     let dir = StackDir::new("bench-list")?;
     eprintln!("[bench] starting kcp");
     let kcp = KcpServer::start(&bins, dir.path())?;
-    kcp.create_workspace("root:tmc")?;
-    kcp.install_apis("root:tmc")?;
-    kcp.create_workspace("root:bench")?;
-    kcp.bind("root:bench", kcp_tmc::api::TMC_EXPORT, "root:tmc")?;
+    kcp.setup_provider_and_tenants("root:tmc", &["root:bench"])?;
     eprintln!("[bench] creating {objects} ClusterRegistrations in kcp");
     let in_kcp = kcp.kubectl_at("root:bench");
     let mut docs = String::new();

@@ -66,18 +66,9 @@ fn run() -> anyhow::Result<()> {
 
     step(
         t,
-        &format!("creating the provider workspace {PROVIDER} and installing apis/"),
+        &format!("creating {PROVIDER} (installing apis/) and {TENANT} (binding the exports)"),
     );
-    kcp.create_workspace(PROVIDER)?;
-    kcp.install_apis(PROVIDER)?;
-    step(
-        t,
-        &format!("creating the tenant workspace {TENANT} and binding the TMC exports"),
-    );
-    kcp.create_workspace(TENANT)?;
-    for export in [kcp_tmc::api::TMC_EXPORT, kcp_tmc::api::WORKLOAD_EXPORT] {
-        kcp.bind(TENANT, export, PROVIDER)?;
-    }
+    kcp.setup_provider_and_tenants(PROVIDER, &[TENANT])?;
 
     step(
         t,
