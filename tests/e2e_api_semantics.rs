@@ -257,6 +257,41 @@ async fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         converged.is_ok(),
     );
 
+    // Discovery and OpenAPI documents carry ETags; a matching If-None-Match gets 304.
+    let raw = tmc.kube_client(TENANT).await?;
+    let aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+    for (path, accept) in [("/apis", aggregated), ("/openapi/v3", "application/json")] {
+        let (code, etag, ctype) = conditional_get(&raw, path, accept, None).await?;
+        let (again, _, _) = conditional_get(&raw, path, accept, etag.as_deref()).await?;
+        m.check(
+            &format!("GET {path}: 200 with ETag ({ctype}), then 304 with If-None-Match"),
+            code == 200 && etag.is_some() && again == 304,
+        );
+    }
+
+    // A streaming-list watcher (sendInitialEvents=true): kube-rs needs the
+    // initial-events-end bookmark to finish its initial list.
+    let streaming: Api<DynamicObject> = Api::all_with(tmc.kube_client(TENANT).await?, &ar);
+    let writer = reflector::store::Writer::<DynamicObject>::new(ar.clone());
+    let streamed = writer.as_reader();
+    let stream = reflector(
+        writer,
+        watcher(streaming, watcher::Config::default().streaming_lists()),
+    )
+    .default_backoff()
+    .applied_objects();
+    let streaming_task = tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while stream.next().await.is_some() {}
+    });
+    let ready = tokio::time::timeout(Duration::from_secs(30), streamed.wait_until_ready()).await;
+    let count = streamed.state().len();
+    streaming_task.abort();
+    m.check(
+        &format!("kube-rs streaming-list watcher (sendInitialEvents): {count} objects"),
+        ready.is_ok() && count == want.len(),
+    );
+
     let failed: Vec<&str> =
         m.0.iter()
             .filter(|(_, ok)| !ok)
@@ -265,6 +300,33 @@ async fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     eprintln!("[matrix] {} checks, {} failed", m.0.len(), failed.len());
     anyhow::ensure!(failed.is_empty(), "kubectl matrix failures: {failed:?}");
     Ok(())
+}
+
+/// GET with an optional If-None-Match; returns (status, ETag, Content-Type).
+async fn conditional_get(
+    client: &kube::Client,
+    path: &str,
+    accept: &str,
+    if_none_match: Option<&str>,
+) -> anyhow::Result<(u16, Option<String>, String)> {
+    let mut req = http::Request::get(path).header("Accept", accept);
+    if let Some(tag) = if_none_match {
+        req = req.header("If-None-Match", tag);
+    }
+    let resp = client
+        .send(req.body(Vec::<u8>::new())?.map(kube::client::Body::from))
+        .await?;
+    let header = |n: &str| {
+        resp.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Ok((
+        resp.status().as_u16(),
+        header("etag"),
+        header("content-type").unwrap_or_default(),
+    ))
 }
 
 /// Runs a long-lived kubectl (e.g. `get -w`) and streams its stdout lines.
