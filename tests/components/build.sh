@@ -58,8 +58,7 @@ build_wrapper() {
   mkdir -p "$dir"
   printf '%s\n' "$modbody" >"$dir/go.mod"
   : >"$dir/go.sum"
-  log "$name: resolving modules (first time downloads a few hundred MB)"
-  (cd "$dir" && GOFLAGS=-mod=mod go mod download -x 2>&1 | grep -c '^# get' | sed "s/^/[components] $name: fetched modules: /" >&2 || true)
+  log "$name: the first build downloads a few hundred MB of Go modules (go: downloading ... lines)"
   local pkg out
   for pkg in "$@"; do
     out="$bin/$(basename "$pkg")"
