@@ -104,7 +104,14 @@ async fn respond(state: &Arc<ApiState>, req: Request<Incoming>, peer: SocketAddr
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
     let response = match read_body(body).await {
-        Err(e) => error_response(&e),
+        Err(e) => {
+            // The body was not read to its end: this connection cannot carry
+            // another request, so tell the client not to reuse it.
+            let mut r = error_response(&e);
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
         Ok(body) => {
             let api_path = api_path_of(&path);
             let meta = RequestMeta {
