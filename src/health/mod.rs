@@ -36,7 +36,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 pub use backoff::next_probe_delay;
 pub use cluster::ClusterHealth;
-pub use quantity::{capacity_summary, sum_quantities};
+pub use quantity::{capacity_summary, quantity_millis, sum_quantities};
 pub use writes::should_write;
 
 /// Condition type: whether TMC could build credentials and the cluster accepted them.

@@ -69,6 +69,14 @@ fn parse(text: &str) -> Option<Parsed> {
     })
 }
 
+/// A quantity (`8`, `7500m`, `32Gi`, `1.5e3`) in thousandths of its unit, rounded up;
+/// `None` for negative or malformed values. Placement compares requests and headroom in it.
+pub fn quantity_millis(text: &str) -> Option<u128> {
+    let parsed = parse(text.trim())?;
+    let nanos = u128::try_from(parsed.nanos).ok()?;
+    Some(nanos.div_ceil(1_000_000))
+}
+
 /// `(format, power of two, power of ten)` of a suffix.
 fn parse_suffix(suffix: &str) -> Option<(Format, u32, i32)> {
     let binary = |power| Some((Format::BinarySi, power, 0));

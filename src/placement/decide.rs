@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::filter::{check, FilterRule};
+use super::filter::{Filter, FilterRule};
 use super::model::{Cluster, ClusterId, Settings, Workload, WorkloadKey};
 use super::policy::{select_policy, Policy};
 use super::score::{score, Candidate, ScoreParts};
@@ -151,7 +151,8 @@ pub fn decide_for(
 ///    up for a better-scoring one, which is what makes restarts and new clusters move
 ///    nothing. A current cluster leaves only when it fails a rule: NotReady for at least
 ///    the toleration, cordoned, or no longer matching the policy or serving the API. If
-///    more current clusters pass than the policy now wants, the best-ranked are kept.
+///    more current clusters pass than the policy now wants, the best-ranked are kept,
+///    healthy ones before those only kept within their NotReady toleration.
 /// 3. **Score** the rest and fill the remaining slots in rank order. Spread takes at most
 ///    one cluster per location per round (kept clusters occupy their locations first), so
 ///    a workload's clusters are in distinct locations whenever enough locations qualify.
@@ -176,9 +177,10 @@ pub fn decide(
     let mut eligible: Vec<(&Cluster, bool)> = Vec::new();
     let mut tolerations: Vec<Option<DateTime<Utc>>> = Vec::new();
     let mut slot_of: Vec<usize> = Vec::new();
+    let filter = Filter::new(workload, policy, settings);
     for (i, cluster) in sorted.iter().enumerate() {
         let is_current = current.contains(&&cluster.id);
-        match check(cluster, workload, policy, settings, is_current) {
+        match filter.check(cluster, is_current) {
             Ok(pass) => {
                 results.push(None);
                 eligible.push((cluster, is_current));
@@ -272,8 +274,12 @@ fn selection_order(candidates: &[Candidate<'_>], strategy: PlacementStrategy) ->
             rounds[i] = *n;
             *n += 1;
         }
-        // Stable: within a round, rank order stays. Current clusters stay ahead of all.
-        order.sort_by_key(|&i| (!candidates[i].current, rounds[i]));
+        // Stable: within a round, rank order stays. Current clusters stay ahead of all,
+        // healthy ones first.
+        order.sort_by_key(|&i| {
+            let c = &candidates[i];
+            (!c.current, !c.cluster.ready.is_ready(), rounds[i])
+        });
     }
     order
 }

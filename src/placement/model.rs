@@ -251,45 +251,9 @@ fn saturate(v: u128) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
-/// A Kubernetes quantity (`8`, `7500m`, `32Gi`, `1.5e3`, `64M`) in thousandths of its unit,
-/// rounded up; `None` for negative or malformed values. Only what allocatable figures use.
+/// A Kubernetes quantity in thousandths of its unit (see [`crate::health::quantity_millis`]).
 pub(crate) fn quantity_millis(s: &str) -> Option<u128> {
-    let s = s.trim().strip_prefix('+').unwrap_or(s.trim());
-    let end = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (number, suffix) = s.split_at(end);
-    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
-    if int.is_empty() && frac.is_empty() || frac.contains('.') {
-        return None;
-    }
-    // value = digits * 10^(exp10 - frac.len()) * 2^exp2, in units of 1/1000.
-    let digits: u128 = format!("{int}{frac}").parse().ok()?;
-    let (exp10, exp2): (i32, u32) = match suffix {
-        "" => (0, 0),
-        "m" => (-3, 0),
-        "k" => (3, 0),
-        "M" => (6, 0),
-        "G" => (9, 0),
-        "T" => (12, 0),
-        "P" => (15, 0),
-        "E" => (18, 0),
-        "Ki" => (0, 10),
-        "Mi" => (0, 20),
-        "Gi" => (0, 30),
-        "Ti" => (0, 40),
-        "Pi" => (0, 50),
-        "Ei" => (0, 60),
-        exp => (exp.strip_prefix(['e', 'E'])?.parse().ok()?, 0),
-    };
-    let scale = exp10 + 3 - i32::try_from(frac.len()).ok()?;
-    let value = digits.checked_mul(1u128.checked_shl(exp2)?)?;
-    if scale >= 0 {
-        value.checked_mul(10u128.checked_pow(u32::try_from(scale).ok()?)?)
-    } else {
-        let div = 10u128.checked_pow(scale.unsigned_abs())?;
-        Some(value.div_ceil(div))
-    }
+    crate::health::quantity_millis(s)
 }
 
 /// Identity of a workload: the object `namespace/name` of `resource` in `logical_cluster`.

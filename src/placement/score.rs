@@ -3,7 +3,8 @@
 //! Points: **strategy 0–60**, **headroom 0–30**, **preferred capabilities 0–10**, so a
 //! cluster new to the workload scores at most 100; **stickiness is 100** for a cluster the
 //! workload is already on, so every current cluster outranks every other. Ranking sorts by
-//! (current first, total descending, the strategy's exact figure, fewest placed workloads,
+//! (current first, Ready first — a current cluster kept within its NotReady toleration
+//! never displaces a healthy one —, total descending, the strategy's exact figure, fewest placed workloads,
 //! a rotation hash, cluster id): the integer points are for people, the exact figures
 //! behind them keep ranking fine-grained, and the last two keys make it a total order, so
 //! the result never depends on the order clusters were listed in.
@@ -57,9 +58,10 @@ pub(crate) struct Candidate<'c> {
 
 impl Candidate<'_> {
     /// The ranking order described in the module docs.
-    pub fn rank_key(&self) -> (bool, std::cmp::Reverse<u32>, i64, u32, u64, &ClusterId) {
+    pub fn rank_key(&self) -> (bool, bool, std::cmp::Reverse<u32>, i64, u32, u64, &ClusterId) {
         (
             !self.current,
+            !self.cluster.ready.is_ready(),
             std::cmp::Reverse(self.score.total),
             self.fine,
             self.cluster.placed_workloads,

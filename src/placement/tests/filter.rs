@@ -10,11 +10,17 @@ fn not_ready_and_unknown_clusters_are_rejected_for_new_placements() {
     down.ready = Readiness::NotReadySince(at(-10));
     let mut unknown = cluster("unknown", "x");
     unknown.ready = Readiness::Unknown;
-    let d = run(&workload("ns", "w"), &default_policy(), &[down, unknown, cluster("up", "x")]);
+    let d = run(
+        &workload("ns", "w"),
+        &default_policy(),
+        &[down, unknown, cluster("up", "x")],
+    );
     assert_eq!(names(&d.selected), ["up"]);
     assert_eq!(rule(&d, "down"), Some(&FilterRule::NotReady));
     assert_eq!(rule(&d, "unknown"), Some(&FilterRule::NotReady));
-    let VerdictResult::Rejected { message, .. } = &verdict(&d, "down").result else { panic!() };
+    let VerdictResult::Rejected { message, .. } = &verdict(&d, "down").result else {
+        panic!()
+    };
     assert!(message.starts_with("not Ready since"), "{message}");
 }
 
@@ -24,7 +30,9 @@ fn cordoned_cluster_is_rejected() {
     c.unschedulable = true;
     let d = run(&workload("ns", "w"), &default_policy(), &[c]);
     assert_eq!(rule(&d, "east"), Some(&FilterRule::Cordoned));
-    assert!(d.explain().contains("east: rejected — cordoned (spec.unschedulable=true)"));
+    assert!(d
+        .explain()
+        .contains("east: rejected — cordoned (spec.unschedulable=true)"));
 }
 
 #[test]
@@ -33,10 +41,16 @@ fn location_selector_sees_the_location_as_a_label() {
     p.location_selector = LabelSelector::parse(&format!("{LOCATION_LABEL}=us-east")).unwrap();
     let mut spoofed = cluster("spoofed", "us-west");
     // The location wins over a label of the same key.
-    spoofed.labels.insert(LOCATION_LABEL.to_owned(), "us-east".to_owned());
+    spoofed
+        .labels
+        .insert(LOCATION_LABEL.to_owned(), "us-east".to_owned());
     let mut bare = cluster("bare", "us-east");
     bare.labels.clear();
-    let d = run(&workload("ns", "w"), &p, &[cluster("east", "us-east"), spoofed, bare]);
+    let d = run(
+        &workload("ns", "w"),
+        &p,
+        &[cluster("east", "us-east"), spoofed, bare],
+    );
     assert_eq!(rule(&d, "spoofed"), Some(&FilterRule::LocationMismatch));
     assert_eq!(rule(&d, "east"), None);
     assert_eq!(rule(&d, "bare"), None);
@@ -50,7 +64,9 @@ fn location_selector_matches_other_labels_too() {
     prod.labels.insert("tier".to_owned(), "prod".to_owned());
     let d = run(&workload("ns", "w"), &p, &[prod, cluster("dev", "x")]);
     assert_eq!(names(&d.selected), ["prod"]);
-    let VerdictResult::Rejected { rule, message } = &verdict(&d, "dev").result else { panic!() };
+    let VerdictResult::Rejected { rule, message } = &verdict(&d, "dev").result else {
+        panic!()
+    };
     assert_eq!(rule, &FilterRule::LocationMismatch);
     assert!(message.contains("tier=prod"), "{message}");
 }
@@ -64,8 +80,14 @@ fn missing_capability_names_the_first_missing_one() {
     let mut both = cluster("both", "x");
     both.capabilities = ["gpu".to_owned(), "storage".to_owned()].into();
     let d = run(&workload("ns", "w"), &p, &[cluster("none", "x"), gpu_only, both]);
-    assert_eq!(rule(&d, "none"), Some(&FilterRule::MissingCapability("gpu".to_owned())));
-    assert_eq!(rule(&d, "gpu-only"), Some(&FilterRule::MissingCapability("storage".to_owned())));
+    assert_eq!(
+        rule(&d, "none"),
+        Some(&FilterRule::MissingCapability("gpu".to_owned()))
+    );
+    assert_eq!(
+        rule(&d, "gpu-only"),
+        Some(&FilterRule::MissingCapability("storage".to_owned()))
+    );
     assert_eq!(names(&d.selected), ["both"]);
 }
 
@@ -74,7 +96,9 @@ fn cluster_must_serve_the_workloads_api() {
     let mut services_only = cluster("svc", "x");
     services_only.apis = [GroupResource::new("", "services")].into();
     let d = run(&workload("ns", "w"), &default_policy(), &[services_only]);
-    let VerdictResult::Rejected { rule, message } = &verdict(&d, "svc").result else { panic!() };
+    let VerdictResult::Rejected { rule, message } = &verdict(&d, "svc").result else {
+        panic!()
+    };
     assert_eq!(rule, &FilterRule::ApiNotServed);
     assert_eq!(message, "does not serve deployments.apps");
 }
@@ -82,26 +106,53 @@ fn cluster_must_serve_the_workloads_api() {
 #[test]
 fn capacity_rule_checks_free_allocatable() {
     let mut w = workload("ns", "w");
-    w.requests = Resources { cpu_millis: 500, memory_bytes: 1 << 30 };
+    w.requests = Resources {
+        cpu_millis: 500,
+        memory_bytes: 1 << 30,
+    };
     let mut full = cluster("full", "x");
-    full.allocatable = Some(Resources { cpu_millis: 4000, memory_bytes: 8 << 30 });
-    full.committed = Resources { cpu_millis: 3800, memory_bytes: 0 };
+    full.allocatable = Some(Resources {
+        cpu_millis: 4000,
+        memory_bytes: 8 << 30,
+    });
+    full.committed = Resources {
+        cpu_millis: 3800,
+        memory_bytes: 0,
+    };
     let mut no_memory = cluster("no-memory", "x");
-    no_memory.allocatable = Some(Resources { cpu_millis: 4000, memory_bytes: 1 << 29 });
+    no_memory.allocatable = Some(Resources {
+        cpu_millis: 4000,
+        memory_bytes: 1 << 29,
+    });
     let mut roomy = cluster("roomy", "x");
-    roomy.allocatable = Some(Resources { cpu_millis: 4000, memory_bytes: 8 << 30 });
+    roomy.allocatable = Some(Resources {
+        cpu_millis: 4000,
+        memory_bytes: 8 << 30,
+    });
     let unknown = cluster("unknown", "x");
-    let d = run(&w, &policy("p", crate::api::PlacementStrategy::RoundRobin, 4), &[full, no_memory, roomy, unknown]);
-    let VerdictResult::Rejected { rule, message } = &verdict(&d, "full").result else { panic!() };
-    assert_eq!(rule, &FilterRule::InsufficientCapacity);
+    let d = run(
+        &w,
+        &policy("p", crate::api::PlacementStrategy::RoundRobin, 4),
+        &[full, no_memory, roomy, unknown],
+    );
+    let VerdictResult::Rejected { rule: full, message } = &verdict(&d, "full").result else {
+        panic!()
+    };
+    assert_eq!(full, &FilterRule::InsufficientCapacity);
     assert_eq!(message, "needs cpu 500m, 200m free");
     assert_eq!(rule(&d, "no-memory"), Some(&FilterRule::InsufficientCapacity));
     assert_eq!(names(&d.selected), ["roomy", "unknown"]);
 
     // A workload requesting nothing fits even a full cluster, as a BestEffort pod does.
     let mut full = cluster("full", "x");
-    full.allocatable = Some(Resources { cpu_millis: 1, memory_bytes: 1 });
-    full.committed = Resources { cpu_millis: 1, memory_bytes: 1 };
+    full.allocatable = Some(Resources {
+        cpu_millis: 1,
+        memory_bytes: 1,
+    });
+    full.committed = Resources {
+        cpu_millis: 1,
+        memory_bytes: 1,
+    };
     let d = run(&workload("ns", "w"), &default_policy(), &[full]);
     assert_eq!(names(&d.selected), ["full"]);
 }
@@ -146,7 +197,9 @@ fn nothing_fits_reports_unschedulable_with_counts() {
     let d = run(&workload("ns", "w"), &default_policy(), &[]);
     assert_eq!(
         d.outcome,
-        Outcome::Unschedulable { message: "no cluster fits: 0/0 clusters are available.".to_owned() }
+        Outcome::Unschedulable {
+            message: "no cluster fits: 0/0 clusters are available.".to_owned()
+        }
     );
 }
 
@@ -155,7 +208,11 @@ fn fewer_eligible_than_wanted_is_partial() {
     let mut a = cluster("a", "x");
     a.unschedulable = true;
     let p = policy("p", crate::api::PlacementStrategy::RoundRobin, 3);
-    let d = run(&workload("ns", "w"), &p, &[a, cluster("b", "x"), cluster("c", "y")]);
+    let d = run(
+        &workload("ns", "w"),
+        &p,
+        &[a, cluster("b", "x"), cluster("c", "y")],
+    );
     assert_eq!(names(&d.selected), ["b", "c"]);
     assert_eq!(
         d.outcome,
@@ -165,5 +222,8 @@ fn fewer_eligible_than_wanted_is_partial() {
             message: "placed on 2 of 3 wanted clusters: 2/3 clusters are available: 1 cordoned.".to_owned()
         }
     );
-    assert_eq!(d.placed_condition().reason.as_deref(), Some(placed_reason::PARTIALLY_PLACED));
+    assert_eq!(
+        d.placed_condition().reason.as_deref(),
+        Some(placed_reason::PARTIALLY_PLACED)
+    );
 }

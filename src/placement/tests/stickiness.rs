@@ -16,7 +16,9 @@ fn healthy_current_cluster_is_kept_over_a_better_one() {
     assert_eq!(d.outcome, Outcome::Placed);
     assert_eq!(d.added().count(), 0);
     assert_eq!(d.released().count(), 0);
-    let VerdictResult::Eligible { score, .. } = verdict(&d, "busy").result else { panic!() };
+    let VerdictResult::Eligible { score, .. } = verdict(&d, "busy").result else {
+        panic!()
+    };
     assert_eq!(score.stickiness, STICKY_POINTS);
 }
 
@@ -44,20 +46,35 @@ fn not_ready_current_cluster_is_tolerated_then_replaced() {
     let d = run(&w, &default_policy(), &clusters);
     assert_eq!(names(&d.selected), ["down"], "within the 5m toleration");
     assert_eq!(d.revisit_at, Some(at(240)));
-    let VerdictResult::Eligible { tolerated_until, .. } = verdict(&d, "down").result else { panic!() };
+    let VerdictResult::Eligible { tolerated_until, .. } = verdict(&d, "down").result else {
+        panic!()
+    };
     assert_eq!(tolerated_until, Some(at(240)));
     assert!(d.explain().contains("NotReady but tolerated until"));
 
-    let later = Settings { now: at(240), ..settings() };
+    let later = Settings {
+        now: at(240),
+        ..settings()
+    };
     let d = decide(&w, &default_policy(), &clusters, &later, &PlacementState::new());
     assert_eq!(names(&d.selected), ["spare"]);
     assert_eq!(rule(&d, "down"), Some(&FilterRule::NotReady));
-    assert_eq!(d.released().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["down"]);
+    assert_eq!(
+        d.released().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["down"]
+    );
     assert_eq!(d.added().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["spare"]);
     assert_eq!(d.revisit_at, None);
-    assert!(d.explain().contains("down: released — not Ready since"), "{}", d.explain());
+    assert!(
+        d.explain().contains("down: released — not Ready since"),
+        "{}",
+        d.explain()
+    );
 
-    let strict = Settings { not_ready_toleration: Duration::ZERO, now: at(0) };
+    let strict = Settings {
+        not_ready_toleration: Duration::ZERO,
+        now: at(0),
+    };
     let d = decide(&w, &default_policy(), &clusters, &strict, &PlacementState::new());
     assert_eq!(names(&d.selected), ["spare"]);
 }
@@ -81,7 +98,9 @@ fn cordoned_current_cluster_is_replaced() {
     w.current = vec![id("cordoned")];
     let d = run(&w, &default_policy(), &[cordoned, cluster("spare", "x")]);
     assert_eq!(names(&d.selected), ["spare"]);
-    let VerdictResult::Rejected { message, .. } = &verdict(&d, "cordoned").result else { panic!() };
+    let VerdictResult::Rejected { message, .. } = &verdict(&d, "cordoned").result else {
+        panic!()
+    };
     assert!(message.contains("moves away"), "{message}");
 }
 
@@ -124,10 +143,16 @@ fn current_clusters_beyond_the_wanted_number_keep_the_best_ranked() {
 #[test]
 fn capacity_is_not_rechecked_on_a_current_cluster() {
     let mut full = cluster("full", "x");
-    full.allocatable = Some(Resources { cpu_millis: 1000, memory_bytes: 1 << 30 });
+    full.allocatable = Some(Resources {
+        cpu_millis: 1000,
+        memory_bytes: 1 << 30,
+    });
     full.committed = full.allocatable.unwrap();
     let mut w = workload("ns", "w");
-    w.requests = Resources { cpu_millis: 1000, memory_bytes: 1 << 30 };
+    w.requests = Resources {
+        cpu_millis: 1000,
+        memory_bytes: 1 << 30,
+    };
     w.current = vec![id("full")];
     let d = run(&w, &default_policy(), &[full]);
     assert_eq!(names(&d.selected), ["full"]);
@@ -147,7 +172,9 @@ fn a_policy_change_that_excludes_a_current_cluster_moves_the_workload() {
 
 #[test]
 fn same_input_in_any_order_gives_the_same_decision() {
-    let mut clusters: Vec<Cluster> = (0..12).map(|i| cluster(&format!("c{i:02}"), ["x", "y", "z"][i % 3])).collect();
+    let mut clusters: Vec<Cluster> = (0..12)
+        .map(|i| cluster(&format!("c{i:02}"), ["x", "y", "z"][i % 3]))
+        .collect();
     for (i, c) in clusters.iter_mut().enumerate() {
         c.placed_workloads = (i % 4) as u32;
     }

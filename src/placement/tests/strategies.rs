@@ -15,7 +15,9 @@ fn round_robin_prefers_the_least_loaded() {
     c.placed_workloads = 2;
     let d = run(&workload("ns", "w"), &default_policy(), &[a, b, c]);
     assert_eq!(names(&d.selected), ["b"]);
-    let VerdictResult::Eligible { score, rank, .. } = verdict(&d, "c").result else { panic!() };
+    let VerdictResult::Eligible { score, rank, .. } = verdict(&d, "c").result else {
+        panic!()
+    };
     assert_eq!((score.strategy, rank), (30, 2));
 }
 
@@ -23,7 +25,11 @@ fn round_robin_prefers_the_least_loaded() {
 fn round_robin_rotates_over_equal_clusters() {
     let clusters: Vec<Cluster> = (0..4).map(|i| cluster(&format!("c{i}"), "x")).collect();
     let chosen: std::collections::BTreeSet<String> = (0..40)
-        .map(|i| run(&workload("ns", &format!("w{i}")), &default_policy(), &clusters).selected[0].name.clone())
+        .map(|i| {
+            run(&workload("ns", &format!("w{i}")), &default_policy(), &clusters).selected[0]
+                .name
+                .clone()
+        })
         .collect();
     assert_eq!(chosen.len(), 4, "equal clusters take turns: {chosen:?}");
 }
@@ -53,7 +59,7 @@ fn affinity_follows_the_namespace() {
 
     let mut peer = workload("shop", "db");
     peer.current = vec![id("busy")];
-    let state = PlacementState::from_current(&[peer], &[p.clone()]);
+    let state = PlacementState::from_current(&[peer], std::slice::from_ref(&p));
     let d = decide(&workload("shop", "api"), &p, &clusters, &settings(), &state);
     assert_eq!(names(&d.selected), ["busy"]);
     // Another namespace is not attracted.
@@ -68,7 +74,11 @@ fn spread_takes_distinct_locations_first() {
         cluster("east-2", "east"),
         cluster("west-1", "west"),
     ];
-    let d = run(&workload("ns", "w"), &policy("p", PlacementStrategy::Spread, 2), &clusters);
+    let d = run(
+        &workload("ns", "w"),
+        &policy("p", PlacementStrategy::Spread, 2),
+        &clusters,
+    );
     let locations: Vec<&str> = d
         .verdicts
         .iter()
@@ -76,7 +86,11 @@ fn spread_takes_distinct_locations_first() {
         .map(|v| v.location.as_str())
         .collect();
     assert_eq!(locations, ["east", "west"]);
-    let d = run(&workload("ns", "w"), &policy("p", PlacementStrategy::Spread, 3), &clusters);
+    let d = run(
+        &workload("ns", "w"),
+        &policy("p", PlacementStrategy::Spread, 3),
+        &clusters,
+    );
     assert_eq!(d.selected.len(), 3);
 }
 
@@ -86,14 +100,20 @@ fn spread_prefers_the_least_used_location_of_its_policy() {
     let p = policy("p", PlacementStrategy::Spread, 1);
     let mut other = workload("ns", "other");
     other.current = vec![id("east-1")];
-    let state = PlacementState::from_current(std::slice::from_ref(&other), &[p.clone()]);
+    let state = PlacementState::from_current(std::slice::from_ref(&other), std::slice::from_ref(&p));
     let d = decide(&workload("ns", "w"), &p, &clusters, &settings(), &state);
     assert_eq!(names(&d.selected), ["west-1"]);
     // Placements of another policy do not count.
     let q = policy("q", PlacementStrategy::Spread, 1);
     let state = PlacementState::from_current(&[other], &[q]);
     let d1 = decide(&workload("ns", "w"), &p, &clusters, &settings(), &state);
-    let d2 = decide(&workload("ns", "w"), &p, &clusters, &settings(), &PlacementState::new());
+    let d2 = decide(
+        &workload("ns", "w"),
+        &p,
+        &clusters,
+        &settings(),
+        &PlacementState::new(),
+    );
     assert_eq!(d1.selected, d2.selected);
 }
 
@@ -104,27 +124,46 @@ fn record_counts_added_and_released_clusters() {
     cordoned.unschedulable = true;
     let mut w = workload("ns", "w");
     w.current = vec![id("old")];
-    let mut state = PlacementState::from_current(std::slice::from_ref(&w), &[p.clone()]);
+    let mut state = PlacementState::from_current(std::slice::from_ref(&w), std::slice::from_ref(&p));
     assert_eq!(state.policy_counts("root:team-a", "p").unwrap()[&id("old")], 1);
     let d = decide(&w, &p, &[cordoned, cluster("new", "west")], &settings(), &state);
     state.record(&d);
     let counts = state.policy_counts("root:team-a", "p").unwrap();
     assert_eq!(counts.get(&id("old")), None);
     assert_eq!(counts[&id("new")], 1);
-    assert_eq!(state.namespace_counts("root:team-a", "ns").unwrap()[&id("new")], 1);
+    assert_eq!(
+        state.namespace_counts("root:team-a", "ns").unwrap()[&id("new")],
+        1
+    );
 }
 
 #[test]
 fn headroom_favours_free_capacity_and_is_neutral_when_unknown() {
     let mut roomy = cluster("roomy", "x");
-    roomy.allocatable = Some(Resources { cpu_millis: 10_000, memory_bytes: 10 << 30 });
+    roomy.allocatable = Some(Resources {
+        cpu_millis: 10_000,
+        memory_bytes: 10 << 30,
+    });
     let mut tight = cluster("tight", "x");
-    tight.allocatable = Some(Resources { cpu_millis: 10_000, memory_bytes: 10 << 30 });
-    tight.committed = Resources { cpu_millis: 9_000, memory_bytes: 0 };
+    tight.allocatable = Some(Resources {
+        cpu_millis: 10_000,
+        memory_bytes: 10 << 30,
+    });
+    tight.committed = Resources {
+        cpu_millis: 9_000,
+        memory_bytes: 0,
+    };
     let unknown = cluster("unknown", "x");
     let mut w = workload("ns", "w");
-    w.requests = Resources { cpu_millis: 1_000, memory_bytes: 0 };
-    let d = run(&w, &policy("p", PlacementStrategy::RoundRobin, 3), &[roomy, tight, unknown]);
+    w.requests = Resources {
+        cpu_millis: 1_000,
+        memory_bytes: 0,
+    };
+    let d = run(
+        &w,
+        &policy("p", PlacementStrategy::RoundRobin, 3),
+        &[roomy, tight, unknown],
+    );
     let headroom = |name| match verdict(&d, name).result {
         VerdictResult::Eligible { score, .. } => score.headroom,
         _ => panic!(),
@@ -132,7 +171,12 @@ fn headroom_favours_free_capacity_and_is_neutral_when_unknown() {
     assert_eq!(headroom("roomy"), 27);
     assert_eq!(headroom("tight"), 0);
     assert_eq!(headroom("unknown"), HEADROOM_POINTS / 2);
-    assert!(d.explain().lines().nth(2).unwrap().starts_with("roomy: selected (score 87"));
+    assert!(d
+        .explain()
+        .lines()
+        .nth(2)
+        .unwrap()
+        .starts_with("roomy: selected (score 87"));
 }
 
 #[test]
@@ -147,7 +191,9 @@ fn preferred_capabilities_add_points() {
     both.placed_workloads = 1;
     let d = run(&workload("ns", "w"), &p, &[ssd, both]);
     assert_eq!(names(&d.selected), ["both"]);
-    let VerdictResult::Eligible { score, .. } = verdict(&d, "ssd").result else { panic!() };
+    let VerdictResult::Eligible { score, .. } = verdict(&d, "ssd").result else {
+        panic!()
+    };
     assert_eq!(score.preferred, PREFERRED_POINTS / 2);
 }
 
@@ -157,21 +203,43 @@ fn explain_lists_selected_then_eligible_then_rejected() {
     cordoned.unschedulable = true;
     let mut busy = cluster("b-busy", "x");
     busy.placed_workloads = 2;
-    let d = run(&workload("ns", "w"), &default_policy(), &[cordoned, busy, cluster("c-idle", "x")]);
+    let d = run(
+        &workload("ns", "w"),
+        &default_policy(),
+        &[cordoned, busy, cluster("c-idle", "x")],
+    );
     let text = d.explain();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "deployments.apps ns/w in root:team-a: the default placement (RoundRobin, 1 cluster)");
+    assert_eq!(
+        lines[0],
+        "deployments.apps ns/w in root:team-a: the default placement (RoundRobin, 1 cluster)"
+    );
     assert_eq!(lines[1], "placed on 1 of 1 wanted clusters");
-    assert_eq!(lines[2], "c-idle: selected (score 75: strategy 60, headroom 15, preferred 0, sticky 0)");
-    assert_eq!(lines[3], "b-busy: eligible, not selected (rank 2) (score 15: strategy 0, headroom 15, preferred 0, sticky 0)");
-    assert_eq!(lines[4], "a-cordoned: rejected — cordoned (spec.unschedulable=true)");
+    assert_eq!(
+        lines[2],
+        "c-idle: selected (score 75: strategy 60, headroom 15, preferred 0, sticky 0)"
+    );
+    assert_eq!(
+        lines[3],
+        "b-busy: eligible, not selected (rank 2) (score 15: strategy 0, headroom 15, preferred 0, sticky 0)"
+    );
+    assert_eq!(
+        lines[4],
+        "a-cordoned: rejected — cordoned (spec.unschedulable=true)"
+    );
     assert_eq!(d.placed_condition().status, crate::api::ConditionStatus::True);
 }
 
 #[test]
 fn explain_qualifies_ambiguous_names() {
-    let a = Cluster { apis: [deployments()].into(), ..Cluster::new(ClusterId::new("root:one", "east"), "x") };
-    let b = Cluster { apis: [deployments()].into(), ..Cluster::new(ClusterId::new("root:two", "east"), "x") };
+    let a = Cluster {
+        apis: [deployments()].into(),
+        ..Cluster::new(ClusterId::new("root:one", "east"), "x")
+    };
+    let b = Cluster {
+        apis: [deployments()].into(),
+        ..Cluster::new(ClusterId::new("root:two", "east"), "x")
+    };
     let text = run(&workload("ns", "w"), &default_policy(), &[a, b]).explain();
     assert!(text.contains("root:one/east: "), "{text}");
     assert!(text.contains("root:two/east: "), "{text}");
