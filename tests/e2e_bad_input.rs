@@ -179,90 +179,48 @@ async fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         413,
         "RequestEntityTooLarge",
     );
-    expect(
-        "invalid label selector",
-        send(
-            &team,
-            Method::GET,
-            &format!("{CRS}?labelSelector=a%20in%20(b"),
-            json,
-            json,
-            vec![],
-        )
-        .await,
-        400,
-        "BadRequest",
-    );
-    expect(
-        "unsupported field selector",
-        send(
-            &team,
-            Method::GET,
-            &format!("{CRS}?fieldSelector=spec.location%3Dx"),
-            json,
-            json,
-            vec![],
-        )
-        .await,
-        400,
-        "BadRequest",
-    );
-    expect(
-        "non-numeric resourceVersion",
-        send(
-            &team,
-            Method::GET,
-            &format!("{CRS}?resourceVersion=abc"),
-            json,
-            json,
-            vec![],
-        )
-        .await,
-        400,
-        "BadRequest",
-    );
-    expect(
-        "malformed continue token",
-        send(
-            &team,
-            Method::GET,
-            &format!("{CRS}?limit=1&continue=zz"),
-            json,
-            json,
-            vec![],
-        )
-        .await,
-        400,
-        "BadRequest",
-    );
-    expect(
-        "list at a resourceVersion older than history (410)",
-        send(
-            &team,
-            Method::GET,
-            &format!("{CRS}?resourceVersion=1&limit=1"),
-            json,
-            json,
-            vec![],
-        )
-        .await,
-        410,
-        "Expired",
-    );
-    expect(
-        "sendInitialEvents without its preconditions (422)",
-        send(
-            &team,
-            Method::GET,
-            &format!("{CRS}?watch=1&sendInitialEvents=true"),
-            json,
-            json,
-            vec![],
-        )
-        .await,
-        422,
-        "Invalid",
-    );
+    // Bad list and watch parameters.
+    for (what, query, code, reason) in [
+        (
+            "invalid label selector",
+            "labelSelector=a%20in%20(b",
+            400,
+            "BadRequest",
+        ),
+        (
+            "unsupported field selector",
+            "fieldSelector=spec.location%3Dx",
+            400,
+            "BadRequest",
+        ),
+        (
+            "non-numeric resourceVersion",
+            "resourceVersion=abc",
+            400,
+            "BadRequest",
+        ),
+        (
+            "malformed continue token",
+            "limit=1&continue=zz",
+            400,
+            "BadRequest",
+        ),
+        (
+            "list at a resourceVersion older than history (410)",
+            "resourceVersion=1&limit=1",
+            410,
+            "Expired",
+        ),
+        (
+            "sendInitialEvents without its preconditions (422)",
+            "watch=1&sendInitialEvents=true",
+            422,
+            "Invalid",
+        ),
+    ] {
+        let a = send(&team, Method::GET, &format!("{CRS}?{query}"), json, json, vec![]).await;
+        expect(what, a, code, reason);
+    }
     expect(
         "protobuf-only Accept (406)",
         send(

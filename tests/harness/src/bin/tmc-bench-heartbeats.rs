@@ -11,15 +11,6 @@ use std::time::{Duration, Instant};
 
 use tmc_harness::{components, wait_for, Etcd, KcpServer, PhysicalCluster, StackDir, TmcServer};
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn writes(log: &std::path::Path) -> usize {
     std::fs::read_to_string(log)
         .unwrap_or_default()
@@ -32,8 +23,8 @@ fn main() -> anyhow::Result<()> {
         println!("tmc-bench-heartbeats [--clusters N] [--minutes M]: kcp status writes per minute from N healthy clusters");
         return Ok(());
     }
-    let n = arg("--clusters", 50);
-    let minutes = arg("--minutes", 3);
+    let n = tmc_harness::flag_value("--clusters", 50);
+    let minutes = tmc_harness::flag_value("--minutes", 3);
     let bins = components::ensure()?;
     let dir = StackDir::new("bench-heartbeats")?;
     let kcp = KcpServer::start(&bins, dir.path())?;

@@ -9,15 +9,6 @@ use std::time::{Duration, Instant};
 
 use tmc_harness::{components, KcpServer, Kubectl, StackDir, TmcServer};
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -44,8 +35,8 @@ fn main() -> anyhow::Result<()> {
         println!("tmc-bench-list [--objects N] [--rounds R]: p50/p99 of `kubectl get clusterregistrations` from tmc-server vs kcp");
         return Ok(());
     }
-    let objects = arg("--objects", 1000);
-    let rounds = arg("--rounds", 40);
+    let objects = tmc_harness::flag_value("--objects", 1000);
+    let rounds = tmc_harness::flag_value("--rounds", 40);
     let bins = components::ensure()?;
     let dir = StackDir::new("bench-list")?;
     eprintln!("[bench] starting kcp");
