@@ -137,7 +137,7 @@ fn column(c: &CustomResourceColumnDefinition) -> PrintColumn {
 
 /// Verbs of a tmc.kcp.io resource as clients see them through tmc-server:
 /// reads are served from the index, writes are forwarded to kcp.
-const KCP_STORED_VERBS: &[&str] = &[
+pub const KCP_STORED_VERBS: &[&str] = &[
     "get",
     "list",
     "watch",

@@ -12,23 +12,16 @@ use kcp_tmc::server::openapi;
 use serde_json::Value;
 
 const WRITE_VERBS: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
-const ALL_VERBS: [&str; 8] = [
-    "get",
-    "list",
-    "watch",
-    "create",
-    "update",
-    "patch",
-    "delete",
-    "deletecollection",
-];
 const METHODS: [&str; 4] = ["post", "put", "patch", "delete"];
 
 /// The served resources with every verb, as they will be once writes are served.
 fn writable() -> Vec<ServedResource> {
     let mut rs = served();
     for r in &mut rs {
-        r.verbs = ALL_VERBS.map(String::from).to_vec();
+        r.verbs = kcp_tmc::resources::KCP_STORED_VERBS
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
     }
     rs
 }

@@ -342,20 +342,9 @@ mod tests {
         r
     }
 
-    const ALL: [&str; 8] = [
-        "get",
-        "list",
-        "watch",
-        "create",
-        "update",
-        "patch",
-        "delete",
-        "deletecollection",
-    ];
-
     #[test]
     fn cluster_scoped_paths_and_operation_ids_match_kube_apiserver() {
-        let paths = resource_paths(&resource(&ALL, false));
+        let paths = resource_paths(&resource(crate::resources::KCP_STORED_VERBS, false));
         let base = "/apis/tmc.kcp.io/v1alpha1/clusterregistrations";
         let keys: Vec<&String> = paths.keys().collect();
         assert_eq!(
@@ -424,7 +413,7 @@ mod tests {
 
     #[test]
     fn namespaced_resources_get_namespace_paths_and_a_cross_namespace_list() {
-        let paths = resource_paths(&resource(&ALL, true));
+        let paths = resource_paths(&resource(crate::resources::KCP_STORED_VERBS, true));
         let base = "/apis/tmc.kcp.io/v1alpha1";
         assert!(paths.contains_key(&format!(
             "{base}/namespaces/{{namespace}}/clusterregistrations/{{name}}"
