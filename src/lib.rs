@@ -13,6 +13,7 @@ pub mod health;
 pub mod index;
 pub mod kcp;
 pub mod physical;
+pub mod pki;
 pub mod placement;
 pub mod plugin;
 pub mod registration;
