@@ -8,14 +8,17 @@ use std::sync::Arc;
 use clap::{Parser, ValueEnum};
 use tokio::net::TcpListener;
 
+use crate::auth::authz::CacheTtls;
+use crate::auth::{Authenticator, Authorizer, ClientCertAuthority, Gate as AccessGate};
 use crate::feature_gates::{self, FeatureGates, Gate};
 use crate::health::HealthPolicy;
 use crate::index::Index;
+use crate::kcp::reviews::KcpReviews;
 use crate::kcp::{endpoints, forward::Forwarder, watch, workspaces::WorkspaceResolver, Kcp};
 use crate::registration::{self, live::LiveStatus, ProbeSettings};
 use crate::resources::{self, ServedResource};
 use crate::server::{self, handlers::ApiState};
-use crate::tls::ServingCert;
+use crate::tls::{CertSource, ServingCert};
 
 /// tmc-server: transparent multi-cluster for kcp.
 ///
@@ -58,6 +61,44 @@ pub struct Args {
     /// PEM private key of --tls-cert-file.
     #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
     pub tls_private_key_file: Option<PathBuf>,
+
+    /// PEM bundle of the CA that signs users' client certificates (common
+    /// name = user, organizations = groups). Without it, client certificates
+    /// do not authenticate anyone.
+    #[arg(long, value_name = "FILE")]
+    pub client_ca_file: Option<PathBuf>,
+
+    /// PEM bundle of the CA that signs kcp-front-proxy's client certificate.
+    /// Only connections with such a certificate may name the user in
+    /// X-Remote-User / X-Remote-Group / X-Remote-Extra-* headers; on any
+    /// other connection those headers are ignored.
+    #[arg(long, value_name = "FILE")]
+    pub requestheader_client_ca_file: Option<PathBuf>,
+
+    /// Common names allowed to act as the front proxy (comma-separated).
+    /// Empty allows any certificate signed by --requestheader-client-ca-file.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub requestheader_allowed_names: Vec<String>,
+
+    /// How long a TokenReview answer from kcp is reused (0 disables the cache).
+    #[arg(long, default_value = "10s", value_parser = parse_ttl, value_name = "DURATION")]
+    pub authentication_token_cache_ttl: std::time::Duration,
+
+    /// How long an allowing SubjectAccessReview answer is reused (0 disables).
+    #[arg(long, default_value = "10s", value_parser = parse_ttl, value_name = "DURATION")]
+    pub authorization_cache_ttl: std::time::Duration,
+
+    /// How long a denying SubjectAccessReview answer is reused (0 disables).
+    #[arg(long, default_value = "5s", value_parser = parse_ttl, value_name = "DURATION")]
+    pub authorization_denied_cache_ttl: std::time::Duration,
+
+    /// How often the serving certificate files are checked for changes.
+    #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION")]
+    pub tls_reload_interval: std::time::Duration,
+
+    /// Open client connections at most; more wait until one closes.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
 
     /// Feature gates, Kubernetes style: Name=bool,... (TMC=false turns every TMC capability off).
     #[arg(long, default_value = "", value_parser = feature_gates::parse_flag, value_name = "GATES")]
@@ -109,6 +150,14 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return Err(format!("invalid duration {s:?}: must be positive"));
     }
     Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// A cache lifetime: a duration, or 0 for no caching.
+pub fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+    if s.trim().trim_end_matches(['s', 'm', 'h']).trim_end_matches("m") == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    parse_duration(s)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -174,16 +223,40 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ));
     }
 
-    let tls = match (&args.tls_cert_file, &args.tls_private_key_file) {
-        (Some(c), Some(k)) => ServingCert::from_files(c, k)?,
+    let source = match (&args.tls_cert_file, &args.tls_private_key_file) {
+        (Some(c), Some(k)) => CertSource::Files {
+            cert: c.clone(),
+            key: k.clone(),
+        },
         _ => {
             tracing::warn!(
                 "no --tls-cert-file: serving a self-signed certificate for localhost (local use only)"
             );
-            ServingCert::self_signed(&[args.listen.ip().to_string()])?
+            CertSource::SelfSigned {
+                names: vec![args.listen.ip().to_string()],
+            }
         }
-    }
-    .server_config()?;
+    };
+    let serving = Arc::new(ServingCert::load(&source)?);
+    tracing::info!(
+        sha256 = crate::tls::fingerprint(&serving.current()),
+        "serving certificate"
+    );
+    tokio::spawn(serving.clone().watch(args.tls_reload_interval));
+    let client_certs = client_cert_authority(&args)?;
+    let tls = serving.server_config(client_certs.handshake_verifier())?;
+    let reviews = Arc::new(KcpReviews::new(&kcp, &args.provider_workspace)?);
+    let gate = AccessGate {
+        authn: Authenticator::new(reviews.clone(), args.authentication_token_cache_ttl),
+        authz: Authorizer::new(
+            reviews,
+            CacheTtls {
+                allowed: args.authorization_cache_ttl,
+                denied: args.authorization_denied_cache_ttl,
+            },
+        ),
+        provider_workspace: args.provider_workspace.clone(),
+    };
     let listener = TcpListener::bind(args.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "serving HTTPS at /services/tmc/clusters/{{workspace}}");
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -195,14 +268,40 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         shutdown: shutdown_rx,
         documents: server::documents::Documents::render(&served),
         live,
+        gate,
+        client_certs,
     });
     let shutdown = async move {
         shutdown_signal().await;
         // End open watches first so the connections can drain.
         let _ = shutdown_tx.send(true);
     };
-    server::serve(listener, tls, state, shutdown).await;
+    let limits = server::ConnectionLimits {
+        max_connections: args.max_connections,
+        ..Default::default()
+    };
+    server::serve(listener, tls, state, limits, shutdown).await;
     Ok(())
+}
+
+/// The CAs client certificates may chain to, from the flags.
+fn client_cert_authority(args: &Args) -> anyhow::Result<ClientCertAuthority> {
+    let read = |p: &Option<PathBuf>| -> anyhow::Result<Option<(Vec<u8>, String)>> {
+        p.as_ref()
+            .map(|p| {
+                std::fs::read(p)
+                    .map(|b| (b, p.display().to_string()))
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))
+            })
+            .transpose()
+    };
+    let client = read(&args.client_ca_file)?;
+    let proxy = read(&args.requestheader_client_ca_file)?;
+    Ok(ClientCertAuthority::new(
+        client.as_ref().map(|(b, o)| (b.as_slice(), o.as_str())),
+        proxy.as_ref().map(|(b, o)| (b.as_slice(), o.as_str())),
+        args.requestheader_allowed_names.clone(),
+    )?)
 }
 
 /// The workload APIs every physical cluster must serve: the workload export's resources.

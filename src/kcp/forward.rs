@@ -1,22 +1,23 @@
 //! Forwarding writes to kcp. tmc-server stores nothing: a create, update,
 //! patch or delete of a tmc.kcp.io object is sent to kcp's workspace endpoint
-//! with the caller's own credentials, so kcp authenticates, authorizes,
-//! validates, defaults and stores it (server-side apply, dry-run and field
-//! validation included), and kcp's answer goes back to the caller unchanged.
+//! with TMC's own credentials impersonating the authenticated caller (who
+//! was already authorized by tmc-server), so kcp authorizes again as that
+//! user, validates, defaults and stores it (server-side apply, dry-run and
+//! field validation included), and kcp's answer goes back unchanged. The
+//! caller's own credentials never travel: behind kcp-front-proxy there are
+//! none, and a token given to tmc-server is not passed on.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, Method, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 use super::{Kcp, KcpError};
+use crate::auth::UserInfo;
 
-/// Request headers that travel to kcp. Everything else (cookies, proxies'
-/// X-Remote-* identity headers) stays behind.
-const FORWARDED_REQUEST_HEADERS: &[&str] = &["authorization", "content-type", "accept", "user-agent"];
+/// Request headers that travel to kcp. Everything else (Authorization,
+/// cookies, proxies' X-Remote-* identity headers) stays behind.
+const FORWARDED_REQUEST_HEADERS: &[&str] = &["content-type", "accept", "user-agent"];
 
 /// Response headers that travel back.
 const FORWARDED_RESPONSE_HEADERS: &[&str] = &["content-type", "warning", "audit-id"];
@@ -24,11 +25,11 @@ const FORWARDED_RESPONSE_HEADERS: &[&str] = &["content-type", "warning", "audit-
 /// How long kcp may take to answer a write.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// An HTTP client for kcp that carries no credentials of its own.
+/// A client for kcp with TMC's credentials, used only to impersonate
+/// authorized callers.
 #[derive(Clone)]
 pub struct Forwarder {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
-    origin: String,
+    client: kube::Client,
 }
 
 /// A forwarded request.
@@ -41,33 +42,55 @@ pub struct Forwarded<'a> {
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: Bytes,
+    /// The authorized caller kcp is told the request is from.
+    pub user: &'a UserInfo,
+}
+
+/// The `Impersonate-*` headers naming `user` (extra keys percent-encoded, as
+/// client-go writes them).
+pub fn impersonation_headers(user: &UserInfo) -> Result<Vec<(HeaderName, HeaderValue)>, KcpError> {
+    let value = |v: &str| {
+        HeaderValue::from_str(v)
+            .map_err(|_| KcpError::Unexpected("the user's name cannot travel in a header".into()))
+    };
+    let mut out = vec![(HeaderName::from_static("impersonate-user"), value(&user.name)?)];
+    if !user.uid.is_empty() {
+        out.push((HeaderName::from_static("impersonate-uid"), value(&user.uid)?));
+    }
+    // kcp adds system:authenticated to every impersonated user itself, and
+    // refuses special groups the impersonator lacks: it is not sent.
+    for g in user.groups.iter().filter(|g| *g != "system:authenticated") {
+        out.push((HeaderName::from_static("impersonate-group"), value(g)?));
+    }
+    for (k, vs) in &user.extra {
+        let encoded: String = k
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let name = HeaderName::from_bytes(format!("impersonate-extra-{encoded}").as_bytes())
+            .map_err(|_| KcpError::Unexpected("an extra key of the user cannot travel in a header".into()))?;
+        for v in vs {
+            out.push((name.clone(), value(v)?));
+        }
+    }
+    Ok(out)
 }
 
 impl Forwarder {
     pub fn new(kcp: &Kcp) -> Result<Self, KcpError> {
-        let mut roots = rustls::RootCertStore::empty();
-        for der in kcp.config.root_cert.iter().flatten() {
-            roots
-                .add(rustls::pki_types::CertificateDer::from(der.clone()))
-                .map_err(|e| KcpError::Unexpected(format!("kcp's CA certificate: {e}")))?;
-        }
-        let tls = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_only()
-            .enable_http1()
-            .build();
         Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(https),
-            origin: kcp.origin.clone(),
+            client: kcp.client_at(&kcp.origin)?,
         })
     }
 
-    /// Sends the request to kcp and returns kcp's response as it came.
+    /// Sends the request to kcp as the caller and returns kcp's response as it came.
     pub async fn forward(&self, req: Forwarded<'_>) -> Result<Response<Bytes>, KcpError> {
-        let mut uri = format!("{}/clusters/{}{}", self.origin, req.cluster, req.api_path);
+        let mut uri = format!("/clusters/{}{}", req.cluster, req.api_path);
         if let Some(q) = req.query {
             uri.push('?');
             uri.push_str(q);
@@ -78,19 +101,21 @@ impl Forwarder {
                 builder = builder.header(HeaderName::from_static(name), value);
             }
         }
+        for (name, value) in impersonation_headers(req.user)? {
+            builder = builder.header(name, value);
+        }
         let request = builder
-            .body(Full::new(req.body))
+            .body(kube::client::Body::from(req.body))
             .map_err(|e| KcpError::Unexpected(format!("building the forwarded request: {e}")))?;
-        let response = tokio::time::timeout(WRITE_TIMEOUT, self.client.request(request))
+        let response = tokio::time::timeout(WRITE_TIMEOUT, self.client.send(request))
             .await
             .map_err(|_| KcpError::Unexpected("kcp did not answer within 60s".into()))?
             .map_err(|e| KcpError::Unexpected(format!("forwarding to kcp: {e}")))?;
         let (parts, body) = response.into_parts();
         let bytes = body
-            .collect()
+            .collect_bytes()
             .await
-            .map_err(|e| KcpError::Unexpected(format!("reading kcp's answer: {e}")))?
-            .to_bytes();
+            .map_err(|e| KcpError::Unexpected(format!("reading kcp's answer: {e}")))?;
         let mut out = Response::new(bytes);
         *out.status_mut() = StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         for name in FORWARDED_RESPONSE_HEADERS {
@@ -100,5 +125,34 @@ impl Forwarder {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impersonation_names_the_whole_user() {
+        let mut u = UserInfo::named("alice", ["team-a".to_owned(), "system:authenticated".to_owned()]);
+        u.extra
+            .insert("authentication.kcp.io/scopes".into(), vec!["cluster:abc".into()]);
+        let h = impersonation_headers(&u).unwrap();
+        let pairs: Vec<(String, String)> = h
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("impersonate-user".into(), "alice".into()),
+                ("impersonate-group".into(), "team-a".into()),
+                // Header names are lowercase on the wire; Go unescapes either case.
+                (
+                    "impersonate-extra-authentication.kcp.io%2fscopes".into(),
+                    "cluster:abc".into()
+                ),
+            ]
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod endpoints;
 pub mod forward;
+pub mod reviews;
 pub mod watch;
 pub mod workspaces;
 

@@ -16,6 +16,7 @@ use super::request::{wants_table, ApiRequest, ClusterOp, ResourceRef};
 use super::status::ApiError;
 use super::table::{self, IncludeObject};
 use super::watch::{self, WatchRequest};
+use crate::auth::{ClientCertAuthority, Gate, UserInfo};
 use crate::index::{object_key, Index, LogicalCluster, Scope, WatchStart};
 use crate::kcp::forward::{Forwarded, Forwarder};
 use crate::kcp::workspaces::{ClusterTarget, ResolveError, WorkspaceResolver};
@@ -46,6 +47,10 @@ pub struct ApiState {
     pub documents: Documents,
     /// Live cluster status from the probe loops, shown instead of the stored one.
     pub live: LiveStatus,
+    /// Authentication and authorization of every request.
+    pub gate: Gate,
+    /// What a connection's client certificate proves.
+    pub client_certs: ClientCertAuthority,
 }
 
 impl ApiState {
@@ -71,6 +76,8 @@ pub struct RequestMeta<'a> {
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: Bytes,
+    /// The authenticated, authorized caller (`None` on public endpoints).
+    pub user: Option<&'a UserInfo>,
 }
 
 impl RequestMeta<'_> {
@@ -450,6 +457,9 @@ async fn forward(
             query: meta.query,
             headers: meta.headers,
             body: meta.body,
+            user: meta
+                .user
+                .ok_or_else(|| ApiError::new(401, "Unauthorized", "Unauthorized"))?,
         })
         .await
         .map_err(|e| {

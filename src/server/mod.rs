@@ -25,6 +25,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::auth::PeerIdentity;
 use handlers::{ApiState, Reply, RequestMeta};
 use status::ApiError;
 
@@ -34,8 +35,28 @@ pub type Body = BoxBody<Bytes, Infallible>;
 /// The largest request body accepted (kube-apiserver's limit for JSON bodies).
 pub const MAX_REQUEST_BODY: usize = 3 * 1024 * 1024;
 
-/// How long a client may take to send its request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Limits that protect the server from slow or greedy clients.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// Open connections at most; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a client may take to finish the TLS handshake and to send
+    /// request headers.
+    pub header_read_timeout: Duration,
+    /// HTTP/2 connections are pinged this often and closed when a ping goes
+    /// unanswered for as long.
+    pub keep_alive: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(30),
+        }
+    }
+}
 
 /// Serves until `shutdown` resolves, then stops accepting and lets open
 /// requests finish.
@@ -43,12 +64,21 @@ pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     state: Arc<ApiState>,
+    limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     futures::pin_mut!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -63,7 +93,8 @@ pub async fn serve(
         let state = state.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(tcp)).await {
+            let _slot = slot;
+            let tls = match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -74,15 +105,23 @@ pub async fn serve(
                     return;
                 }
             };
+            // The client certificate is judged once per connection.
+            let identity = Arc::new(state.client_certs.identify(tls.get_ref().1.peer_certificates()));
             let service = hyper::service::service_fn(move |req| {
                 let state = state.clone();
-                async move { Ok::<_, Infallible>(respond(&state, req, peer).await) }
+                let identity = identity.clone();
+                async move { Ok::<_, Infallible>(respond(&state, req, peer, &identity).await) }
             });
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder
                 .http1()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
+                .header_read_timeout(limits.header_read_timeout);
+            builder
+                .http2()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .keep_alive_interval(limits.keep_alive)
+                .keep_alive_timeout(limits.keep_alive);
             let conn = builder.serve_connection(TokioIo::new(tls), service).into_owned();
             if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -98,11 +137,17 @@ pub async fn serve(
     }
 }
 
-async fn respond(state: &Arc<ApiState>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn respond(
+    state: &Arc<ApiState>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    identity: &PeerIdentity,
+) -> Response<Body> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
+    let mut user_name = None;
     let response = match read_body(body).await {
         Err(e) => {
             // The body was not read to its end: this connection cannot carry
@@ -113,37 +158,67 @@ async fn respond(state: &Arc<ApiState>, req: Request<Incoming>, peer: SocketAddr
             r
         }
         Ok(body) => {
-            let api_path = api_path_of(&path);
-            let meta = RequestMeta {
-                method: &method,
-                api_path: &api_path,
-                full_path: &path,
-                query: parts.uri.query(),
-                headers: &parts.headers,
-                body,
-            };
-            let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-            let result = match request::parse(&method, &path) {
-                // Writes go to kcp, which negotiates for itself.
-                Ok(request::ApiRequest::Cluster { ref op, .. }) if op.is_read() && !request::accepts_json(accept) => {
-                    Err(ApiError::new(
-                        406,
-                        "NotAcceptable",
-                        "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io",
-                    ))
-                }
-                Ok(parsed) => handlers::handle(state, parsed, meta).await,
-                Err(e) => Err(e),
-            };
+            let result = admit_and_handle(state, &parts, body, identity, &mut user_name).await;
             match result {
                 Ok(reply) => reply_response(reply),
                 Err(e) => error_response(&e),
             }
         }
     };
-    tracing::debug!(%peer, %method, path, status = response.status().as_u16(),
+    tracing::debug!(%peer, %method, path, user = user_name.as_deref().unwrap_or(""),
+        status = response.status().as_u16(),
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request");
     response
+}
+
+/// Authenticates (before anything about the request is disclosed, even
+/// whether its path is valid), authorizes, then handles.
+async fn admit_and_handle(
+    state: &Arc<ApiState>,
+    parts: &http::request::Parts,
+    body: Bytes,
+    identity: &PeerIdentity,
+    user_name: &mut Option<String>,
+) -> Result<Reply, ApiError> {
+    let path = parts.uri.path();
+    let parsed = request::parse(&parts.method, path);
+    let public = matches!(
+        parsed,
+        Ok(request::ApiRequest::Livez | request::ApiRequest::Readyz | request::ApiRequest::Version)
+    );
+    let user = if public {
+        None
+    } else {
+        let user = state.gate.authenticate(identity, &parts.headers).await?;
+        *user_name = Some(user.name.clone());
+        Some(user)
+    };
+    let parsed = parsed?;
+    if let Some(user) = &user {
+        state.gate.authorize(user, &parsed, parts.uri.query()).await?;
+    }
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if let request::ApiRequest::Cluster { ref op, .. } = parsed {
+        // Writes go to kcp, which negotiates for itself.
+        if op.is_read() && !request::accepts_json(accept) {
+            return Err(ApiError::new(
+                406,
+                "NotAcceptable",
+                "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io",
+            ));
+        }
+    }
+    let api_path = api_path_of(path);
+    let meta = RequestMeta {
+        method: &parts.method,
+        api_path: &api_path,
+        full_path: path,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body,
+        user: user.as_ref(),
+    };
+    handlers::handle(state, parsed, meta).await
 }
 
 /// The request path below `/services/tmc/clusters/{cluster}`, as sent (still

@@ -156,7 +156,7 @@ pub fn parse(method: &http::Method, path: &str) -> Result<ApiRequest, ApiError> 
 }
 
 /// Decodes `%XX` escapes; `None` for a bad escape or a result that is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
+pub fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
