@@ -299,6 +299,7 @@ async fn scenario(dir: &StackDir) -> anyhow::Result<()> {
             .collect();
     eprintln!("[matrix] {} checks, {} failed", m.0.len(), failed.len());
     anyhow::ensure!(failed.is_empty(), "kubectl matrix failures: {failed:?}");
+    tmc.assert_log_free_of(&kcp, &[])?;
     Ok(())
 }
 

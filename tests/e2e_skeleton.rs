@@ -141,5 +141,6 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
             (names(&l) == ["south"]).then_some(())
         },
     )?;
+    tmc.assert_log_free_of(&kcp, &[])?;
     Ok(())
 }

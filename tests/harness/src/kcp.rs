@@ -19,6 +19,11 @@ pub struct KcpServer {
 impl KcpServer {
     /// Starts kcp with a fresh root directory under `dir` and waits for `/readyz`.
     pub fn start(bins: &Binaries, dir: &Path) -> anyhow::Result<Self> {
+        Self::start_with(bins, dir, &[])
+    }
+
+    /// As `start`, with extra `kcp start` flags (e.g. authentication options).
+    pub fn start_with(bins: &Binaries, dir: &Path, extra_args: &[String]) -> anyhow::Result<Self> {
         let root_dir = dir.join("kcp");
         std::fs::create_dir_all(&root_dir)?;
         let port = free_port();
@@ -30,6 +35,7 @@ impl KcpServer {
             format!("--embedded-etcd-client-port={}", free_port()),
             format!("--embedded-etcd-peer-port={}", free_port()),
         ];
+        let args: Vec<String> = args.into_iter().chain(extra_args.iter().cloned()).collect();
         let process = Process::start("kcp", &bins.kcp, &args, dir, &[])?;
         let admin_kubeconfig = root_dir.join("admin.kubeconfig");
         let kubectl = Kubectl {

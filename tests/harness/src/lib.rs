@@ -9,6 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub mod components;
+pub mod credentials;
+pub mod front_proxy;
 pub mod kcp;
 pub mod kubectl;
 pub mod physical;
@@ -20,10 +22,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use components::Binaries;
+pub use credentials::Credential;
+pub use front_proxy::{FrontProxy, FrontProxyConfig};
 pub use kcp::KcpServer;
 pub use kubectl::Kubectl;
 pub use physical::{Etcd, PhysicalCluster};
-pub use tmc::TmcServer;
+pub use tmc::{ServingFiles, TmcServer};
 
 /// A free TCP port on 127.0.0.1 (the OS picks; the listener is closed at once).
 pub fn free_port() -> u16 {

@@ -19,6 +19,13 @@ pub struct TmcServer {
     pub kubectl: Kubectl,
 }
 
+/// A serving certificate made elsewhere (e.g. by `tmc-certs init`).
+pub struct ServingFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 impl TmcServer {
     /// Starts `binary` against `kcp` and waits until it is ready (initial lists done).
     pub fn start(
@@ -28,11 +35,34 @@ impl TmcServer {
         dir: &Path,
         extra_args: &[&str],
     ) -> anyhow::Result<Self> {
+        Self::start_with_cert(binary, kcp, kubectl_binary, dir, extra_args, None)
+    }
+
+    /// As `start`, serving `serving` instead of a certificate from a fresh test CA.
+    pub fn start_with_cert(
+        binary: &Path,
+        kcp: &KcpServer,
+        kubectl_binary: &Path,
+        dir: &Path,
+        extra_args: &[&str],
+        serving: Option<ServingFiles>,
+    ) -> anyhow::Result<Self> {
         let tdir = dir.join("tmc");
         std::fs::create_dir_all(&tdir)?;
-        let ca = TestCa::new("kcp-tmc test CA")?;
-        ca.write_ca(&tdir.join("ca.crt"))?;
-        let serving = ca.serving(&["localhost", "127.0.0.1"], &tdir, "serving")?;
+        let serving = match serving {
+            Some(s) => {
+                std::fs::copy(&s.ca, tdir.join("ca.crt"))?;
+                crate::pki::CertFiles {
+                    cert: s.cert,
+                    key: s.key,
+                }
+            }
+            None => {
+                let ca = TestCa::new("kcp-tmc test CA")?;
+                ca.write_ca(&tdir.join("ca.crt"))?;
+                ca.serving(&["localhost", "127.0.0.1"], &tdir, "serving")?
+            }
+        };
         let port = free_port();
         let mut args = vec![
             format!("--kcp-kubeconfig={}", kcp.admin_kubeconfig.display()),
@@ -122,6 +152,45 @@ impl TmcServer {
                 .await?;
         config.cluster_url = url.parse()?;
         Ok(kube::Client::try_from(config)?)
+    }
+
+    /// The CA file clients verify the serving certificate with.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("tmc").join("ca.crt")
+    }
+
+    /// Fails when the server's log holds any of `secrets`, or any PEM private
+    /// key, token-like Authorization header or the kcp admin token: nothing
+    /// secret may reach the logs.
+    pub fn assert_log_free_of(&self, kcp: &KcpServer, secrets: &[&str]) -> anyhow::Result<()> {
+        // Every log this server wrote, restarts included.
+        let mut log = String::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if name.starts_with("tmc-server") && name.ends_with(".log") {
+                log.push_str(&std::fs::read_to_string(&path)?);
+            }
+        }
+        let admin = kcp.admin_token()?;
+        let mut found: Vec<String> = secrets
+            .iter()
+            .chain(std::iter::once(&admin.as_str()))
+            .filter(|s| !s.is_empty() && log.contains(*s))
+            .map(|s| format!("a secret of {} bytes", s.len()))
+            .collect();
+        for marker in ["PRIVATE KEY", "Bearer ", "client-key-data", "\"token\":"] {
+            if log.contains(marker) {
+                found.push(format!("{marker:?}"));
+            }
+        }
+        anyhow::ensure!(
+            found.is_empty(),
+            "the tmc-server logs in {} contain {}",
+            self.dir.display(),
+            found.join(", ")
+        );
+        Ok(())
     }
 
     /// `https://127.0.0.1:<port>/services/tmc/clusters/<cluster>`
