@@ -55,8 +55,10 @@
 mod decide;
 mod explain;
 mod filter;
+pub mod inputs;
 mod model;
 mod policy;
+pub mod record;
 mod score;
 mod state;
 
