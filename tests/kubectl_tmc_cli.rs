@@ -404,3 +404,157 @@ fn an_unreachable_kcp_is_an_error_without_its_token() {
         "{output:?}"
     );
 }
+
+// --- `kubectl tmc explain` --------------------------------------------------------------------
+
+#[test]
+fn explain_is_listed_and_its_help_teaches_both_forms() {
+    let top = stdout(&kubectl_tmc(&["--help"]));
+    for needle in ["explain", "kubectl tmc explain deployment/web -n shop"] {
+        assert!(top.contains(needle), "--help lacks {needle:?}:\n{top}");
+    }
+    let output = kubectl_tmc(&["explain", "--help"]);
+    assert!(output.status.success(), "{output:?}");
+    let help = stdout(&output);
+    for needle in [
+        "Usage: kubectl tmc explain TYPE/NAME [-n NAMESPACE] [OPTIONS]",
+        "kubectl tmc explain --what-if -f FILE [TYPE/NAME] [OPTIONS]",
+        "tmc.kcp.io/placement",
+        "the rule that excluded it",
+        "--what-if",
+        "-f, --filename <FILE>",
+        "--provider-workspace <PATH>",
+        "[default: root:tmc]",
+        "--not-ready-toleration <DURATION>",
+        "[default: 5m]",
+        "--kcp-kubeconfig",
+        "Nothing is written to kcp",
+        "Examples:",
+        "kubectl tmc explain svc/web",
+        "kubectl tmc explain --what-if -f placement.yaml",
+        "| kubectl tmc explain --what-if -f -",
+    ] {
+        assert!(help.contains(needle), "explain --help lacks {needle:?}:\n{help}");
+    }
+}
+
+#[test]
+fn explain_usage_errors_exit_2() {
+    for (args, needle) in [
+        (&["explain"][..], "<TYPE/NAME>"),
+        (&["explain", "-f", "p.yaml"], "--what-if"),
+        (&["explain", "--what-if"], "--filename <FILE>"),
+        (&["explain", "a", "b", "c"], "unexpected value 'c'"),
+    ] {
+        let output = kubectl_tmc_offline(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("Usage: kubectl tmc explain"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn explain_rejects_bad_input_before_contacting_kcp() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_placement = dir.path().join("deploy.yaml");
+    std::fs::write(
+        &not_a_placement,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    let file = not_a_placement.to_str().unwrap();
+    let missing = dir.path().join("missing.yaml");
+    let missing = missing.to_str().unwrap();
+    for (args, needle) in [
+        (
+            &["explain", "pod/web"][..],
+            "error: TMC places deployments and services: the type must be deployment",
+        ),
+        (
+            &["explain", "web"],
+            "error: \"web\": name the workload as TYPE/NAME",
+        ),
+        (
+            &["explain", "deploy/web", "--not-ready-toleration", "5x"],
+            "error: --not-ready-toleration \"5x\" must be a number with unit s, m or h",
+        ),
+        (
+            &["explain", "deploy/web", "-n", "Bad"],
+            "error: --namespace \"Bad\" is invalid",
+        ),
+        (
+            &["explain", "deploy/web", "--provider-workspace", "root/tmc"],
+            "error: --provider-workspace \"root/tmc\" is not a workspace path",
+        ),
+        (
+            &["explain", "--what-if", "-f", file],
+            "expected apiVersion tmc.kcp.io/v1alpha1 and kind WorkloadPlacement, found apps/v1 Deployment",
+        ),
+        (&["explain", "--what-if", "-f", missing], "error: cannot read"),
+    ] {
+        let output = kubectl_tmc_offline(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(!stderr.contains("kcp kubeconfig"), "failed before kcp: {stderr}");
+    }
+}
+
+#[test]
+fn explain_reads_a_placement_from_stdin_then_needs_kcp() {
+    use std::io::Write as _;
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-tmc"))
+        .args(["explain", "--what-if", "-f", "-"])
+        .env("HOME", home.path())
+        .env("KUBECONFIG", home.path().join("no-such-kubeconfig"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"apiVersion: tmc.kcp.io/v1alpha1\nkind: WorkloadPlacement\nmetadata: {name: p}\nspec: {}\n",
+        )
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: cannot use the kcp kubeconfig") && stderr.contains("--kcp-kubeconfig"),
+        "the placement was accepted, then kcp was needed: {stderr}"
+    );
+}
+
+#[test]
+fn explain_against_an_unreachable_kcp_is_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let kcp = dir.path().join("kcp.kubeconfig");
+    std::fs::write(
+        &kcp,
+        "apiVersion: v1\nkind: Config\ncurrent-context: team-a\n\
+         clusters: [{name: kcp, cluster: {server: 'https://127.0.0.1:1/clusters/root:team-a', insecure-skip-tls-verify: true}}]\n\
+         users: [{name: admin, user: {token: kcp-token-do-not-print}}]\n\
+         contexts: [{name: team-a, context: {cluster: kcp, user: admin, namespace: shop}}]\n",
+    )
+    .unwrap();
+    let output = kubectl_tmc_offline(&["explain", "deploy/web", "--kcp-kubeconfig", kcp.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: reading deployments.apps/web in namespace shop: "),
+        "the context's namespace is the default: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("kcp-token-do-not-print"), "{stderr}");
+}

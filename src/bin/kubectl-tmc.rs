@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use kcp_tmc::plugin::{self, cli, ClusterCommand};
+use kcp_tmc::plugin::{self, cli, ClusterCommand, ExplainArgs};
 use serde::Serialize;
 
 /// Printed by `-h` (short) and `--help` (long, followed by `LONG_ABOUT`).
@@ -46,6 +46,12 @@ Examples:
   kubectl tmc cluster cordon east
   kubectl tmc cluster uncordon east
   kubectl tmc cluster deregister east
+
+  # Why does deployment web run where it runs?
+  kubectl tmc explain deployment/web -n shop
+
+  # What would this WorkloadPlacement do? (changes nothing)
+  kubectl tmc explain --what-if -f placement.yaml
 
   # Show the plugin version and the git commit it was built from
   kubectl tmc version
@@ -90,6 +96,13 @@ enum Command {
         arg_required_else_help = true
     )]
     Cluster(Box<ClusterCommand>),
+    /// Explain where a workload is placed and why; try a WorkloadPlacement with --what-if
+    #[command(
+        long_about = cli::EXPLAIN_LONG_ABOUT,
+        after_help = cli::EXPLAIN_EXAMPLES,
+        override_usage = cli::EXPLAIN_USAGE
+    )]
+    Explain(Box<ExplainArgs>),
     /// Print the plugin version and the git commit it was built from
     #[command(
         long_about = VERSION_LONG_ABOUT,
@@ -150,9 +163,15 @@ fn print_version(args: &VersionArgs, out: &mut impl Write) -> io::Result<()> {
     }
 }
 
-/// Runs a `cluster` command on a single-threaded runtime: the plugin makes a handful of
-/// sequential requests, so worker threads would only add start-up time.
-fn run_cluster(command: &ClusterCommand) -> ExitCode {
+/// A command that talks to kcp.
+enum KcpCommand<'a> {
+    Cluster(&'a ClusterCommand),
+    Explain(&'a ExplainArgs),
+}
+
+/// Runs a command that talks to kcp on a single-threaded runtime: the plugin makes a handful
+/// of sequential requests, so worker threads would only add start-up time.
+fn run_kcp(command: KcpCommand<'_>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -161,7 +180,12 @@ fn run_cluster(command: &ClusterCommand) -> ExitCode {
         }
     };
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
-    let result = runtime.block_on(plugin::run(command, &mut out, &mut err));
+    let result = runtime.block_on(async {
+        match command {
+            KcpCommand::Cluster(c) => plugin::run(c, &mut out, &mut err).await,
+            KcpCommand::Explain(a) => plugin::explain::fetch::run(a, &mut out, &mut err).await,
+        }
+    });
     let _ = out.flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -179,7 +203,11 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Cluster(command) => {
             drop(out);
-            return run_cluster(command);
+            return run_kcp(KcpCommand::Cluster(command));
+        }
+        Command::Explain(args) => {
+            drop(out);
+            return run_kcp(KcpCommand::Explain(args));
         }
         Command::Version(args) => print_version(args, &mut out),
     }

@@ -142,10 +142,15 @@ pub fn validate_namespace(namespace: &str) -> Result<(), String> {
 /// A duration as kubectl spells `--timeout`: a whole number with unit `s`, `m` or `h`
 /// (`90s`, `5m`, `1h`), or `0` for "do not wait".
 pub fn parse_timeout(spec: &str) -> Result<Duration, String> {
+    parse_duration("--timeout", spec)
+}
+
+/// A duration flag `flag` spelled like `--timeout` (see [`parse_timeout`]).
+pub fn parse_duration(flag: &str, spec: &str) -> Result<Duration, String> {
     if spec == "0" {
         return Ok(Duration::ZERO);
     }
-    let invalid = || format!("--timeout {spec:?} must be a number with unit s, m or h (e.g. 90s, 5m) or 0");
+    let invalid = || format!("{flag} {spec:?} must be a number with unit s, m or h (e.g. 90s, 5m) or 0");
     let split = spec.len().checked_sub(1).ok_or_else(invalid)?;
     let (number, unit) = spec.split_at(split);
     let n: u64 = number.parse().map_err(|_| invalid())?;

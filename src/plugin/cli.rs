@@ -248,3 +248,102 @@ pub enum OutputFormat {
     /// One JSON object, a `List` when there are several
     Json,
 }
+
+/// `kubectl tmc explain`'s usage line: its two forms.
+pub const EXPLAIN_USAGE: &str = "\
+kubectl tmc explain TYPE/NAME [-n NAMESPACE] [OPTIONS]
+       kubectl tmc explain --what-if -f FILE [TYPE/NAME] [OPTIONS]";
+
+/// `kubectl tmc explain --help`.
+pub const EXPLAIN_LONG_ABOUT: &str = "\
+Explain where TMC places a workload, and why.
+
+For a Deployment or Service of the current kcp workspace it prints:
+  1. what is recorded in kcp: the decision tmc-server wrote in the workload's
+     tmc.kcp.io/placement annotation (policy, clusters, status), or that the
+     workload is not placed yet;
+  2. the decision TMC makes now from the current objects: the governing
+     policy (the oldest matching WorkloadPlacement, else the default placement:
+     one Ready cluster, RoundRobin), then every candidate cluster, either
+     selected with its score or rejected with the rule that excluded it (not
+     Ready, cordoned, location not selected, missing capability, API not
+     served, insufficient capacity, no longer registered);
+  3. what TMC will change when the two differ: clusters added or released.
+
+Candidate clusters are the workspace's own ClusterRegistrations and the shared
+pool registered in the provider workspace (--provider-workspace); if you may
+not read that pool, a note says so and only the workspace's own clusters are
+used. A cluster a workload runs on keeps it while it passes every rule: new
+clusters and better scores never move a workload.
+
+--what-if -f FILE tries a WorkloadPlacement without applying it. The policy is
+put among the workspace's policies (replacing one of the same name) and every
+workload of the workspace is placed as tmc-server would place it. For each
+workload the policy would govern, the command prints where it would go and
+why, and points out workloads it would take from another policy or from the
+default placement. Add a workload (TYPE/NAME) to see its full explanation
+under the tried policy. Nothing is written to kcp.
+
+The kcp workspace is the current context of your kubeconfig ($KUBECONFIG, else
+~/.kube/config), or --kcp-kubeconfig/--kcp-context: kubectl does not pass its
+own --kubeconfig/--context flags to plugins. Exit status: 0 when explained,
+1 on an error.";
+
+pub const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  # Why does deployment web of namespace shop run where it runs?
+  kubectl tmc explain deployment/web -n shop
+
+  # The same for a Service, in the namespace of the kubeconfig's context
+  kubectl tmc explain svc/web
+
+  # What would this WorkloadPlacement govern, and where would those workloads go?
+  kubectl tmc explain --what-if -f placement.yaml
+
+  # The full reasons for one workload under the tried policy
+  kubectl tmc explain --what-if -f placement.yaml deployment/web -n shop
+
+  # Try a change to an existing policy, read from stdin
+  kubectl get workloadplacement web -o yaml | sed 's/numberOfClusters: 1/numberOfClusters: 2/' \\
+      | kubectl tmc explain --what-if -f -
+
+  # Clusters shared from another provider workspace; a longer NotReady toleration
+  kubectl tmc explain deploy/web --provider-workspace root:infra:tmc --not-ready-toleration 10m";
+
+/// Workspace whose ClusterRegistrations form the shared pool, unless `--provider-workspace`.
+pub const DEFAULT_PROVIDER_WORKSPACE: &str = "root:tmc";
+
+/// `kubectl tmc explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The workload, as TYPE/NAME or TYPE NAME; TYPE is deployment (deploy, deployments.apps) or
+    /// service (svc)
+    #[arg(value_name = "TYPE/NAME", num_args = 1..=2, required_unless_present = "what_if")]
+    pub workload: Vec<String>,
+
+    /// Namespace of the workload [default: the namespace of the kubeconfig's context, else
+    /// default]
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Try the WorkloadPlacement of -f FILE: what it would govern and where those workloads would
+    /// go. Changes nothing
+    #[arg(long, requires = "filename")]
+    pub what_if: bool,
+
+    /// The WorkloadPlacement to try (YAML or JSON); - reads standard input
+    #[arg(short = 'f', long = "filename", value_name = "FILE", requires = "what_if")]
+    pub filename: Option<PathBuf>,
+
+    /// Workspace whose ClusterRegistrations are the shared pool of clusters
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_PROVIDER_WORKSPACE)]
+    pub provider_workspace: String,
+
+    /// How long a NotReady cluster keeps the workloads it runs before they move; use tmc-server's
+    /// setting
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub not_ready_toleration: String,
+
+    #[command(flatten)]
+    pub kcp: KcpArgs,
+}

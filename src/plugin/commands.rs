@@ -43,6 +43,19 @@ pub enum Error {
          workspace: {server}"
     )]
     NoTmcApi { server: String },
+    /// The named workload does not exist (the API does).
+    #[error("Error from server (NotFound): {resource} {name:?} not found")]
+    WorkloadNotFound { resource: String, name: String },
+    /// The workspace does not serve a workload resource (no binding to TMC's workload export).
+    #[error(
+        "the workspace does not serve {resource}: bind TMC's workload APIExport ({export:?}) first \
+         (see README); workspace: {server}"
+    )]
+    NotServed {
+        resource: String,
+        export: &'static str,
+        server: String,
+    },
     /// The named ClusterRegistration does not exist (the API does).
     #[error("Error from server (NotFound): clusterregistrations.tmc.kcp.io {0:?} not found")]
     NotFound(String),
@@ -327,12 +340,12 @@ async fn delete_secret(
 
 /// A 404, whatever its body. kcp answers requests for a resource the workspace does not serve
 /// with a plain-text "404 page not found", which kube-rs cannot read as a NotFound Status.
-fn is_404(e: &kube::Error) -> bool {
+pub(crate) fn is_404(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(status) if status.code == 404 || status.is_not_found())
 }
 
 /// `Api::get_opt`, with [`is_404`] deciding what "not found" is.
-async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>, kube::Error>
+pub(crate) async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>, kube::Error>
 where
     K: Resource + Clone + DeserializeOwned + Debug,
 {
@@ -380,7 +393,7 @@ fn to_json(object: &impl serde::Serialize) -> Value {
 /// Wraps a kube error as kubectl words it. Only the Status message is used: kube's own Display
 /// of an API error repeats the whole Status in Debug form. Transport errors get their whole
 /// source chain, since the outermost one ("client error (Connect)") says nothing useful.
-fn kcp_error(action: String, server: &str, e: kube::Error) -> Error {
+pub(crate) fn kcp_error(action: String, server: &str, e: kube::Error) -> Error {
     Error::Kcp {
         action,
         message: match e {
@@ -429,16 +442,18 @@ fn describe_kube_config_error(e: &KubeRsConfigError) -> String {
 }
 
 /// A client for the user's current kcp workspace.
-struct Kcp {
-    client: Client,
+pub(crate) struct Kcp {
+    pub(crate) client: Client,
     /// The workspace URL, for messages.
-    server: String,
+    pub(crate) server: String,
+    /// The configuration the client was made from (to address another workspace alike).
+    pub(crate) config: Config,
 }
 
 impl Kcp {
     /// Honours `--kcp-kubeconfig` and `--kcp-context`, else `$KUBECONFIG`/`~/.kube/config` (and
     /// in-cluster config, as kubectl would) like any kube client.
-    async fn connect(a: &KcpArgs) -> Result<Self, Error> {
+    pub(crate) async fn connect(a: &KcpArgs) -> Result<Self, Error> {
         // kube's rustls needs a process-wide provider; a second install fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let options = KubeConfigOptions {
@@ -469,8 +484,12 @@ impl Kcp {
             })?,
         };
         let server = config.cluster_url.to_string();
-        let client = Client::try_from(config).map_err(|e| Error::KcpConfig(e.to_string()))?;
-        Ok(Self { client, server })
+        let client = Client::try_from(config.clone()).map_err(|e| Error::KcpConfig(e.to_string()))?;
+        Ok(Self {
+            client,
+            server,
+            config,
+        })
     }
 
     /// Whether the workspace serves ClusterRegistrations. A missing binding makes every request
@@ -484,7 +503,7 @@ impl Kcp {
     }
 
     /// Wraps a failed request's error, naming what was being done.
-    fn err(&self, action: String) -> impl FnOnce(kube::Error) -> Error + '_ {
+    pub(crate) fn err(&self, action: String) -> impl FnOnce(kube::Error) -> Error + '_ {
         move |e| kcp_error(action, &self.server, e)
     }
 

@@ -1,4 +1,5 @@
-//! `kubectl tmc cluster ...`: registering physical clusters into a kcp workspace.
+//! `kubectl tmc cluster ...`: registering physical clusters into a kcp workspace;
+//! `kubectl tmc explain`: why a workload is placed where it is, and what a policy would do.
 //!
 //! The plugin binary (`src/bin/kubectl-tmc.rs`) is a thin shell; everything it does lives here so
 //! it can be unit-tested. The module follows the project's "pure core, I/O at the edge" shape:
@@ -10,6 +11,8 @@
 //!   redaction of Secret data for printing, and kubectl-style rendering.
 //! - [`cli`]: the clap definitions of `kubectl tmc cluster`, with help that teaches.
 //! - [`commands`]: the only part that talks to kcp (kube-rs client calls).
+//! - [`explain`]: `kubectl tmc explain`, pure (engine inputs from kcp JSON, rendering) except
+//!   for [`explain::fetch`], which reads the workspace through the same kcp client.
 //!
 //! Credentials never reach stdout or stderr: the kubeconfig's bytes travel only inside the
 //! Secret sent to kcp, printed objects carry `<redacted N bytes>` instead, and every error
@@ -18,10 +21,11 @@
 pub mod args;
 pub mod cli;
 pub mod commands;
+pub mod explain;
 pub mod kubeconfig;
 pub mod objects;
 
-pub use cli::{ClusterCommand, CordonArgs, DeregisterArgs, KcpArgs, OutputFormat, RegisterArgs};
+pub use cli::{ClusterCommand, CordonArgs, DeregisterArgs, ExplainArgs, KcpArgs, OutputFormat, RegisterArgs};
 pub use commands::{run, Error};
 
 /// Field manager of every write the plugin makes, so `metadata.managedFields` shows which fields
