@@ -9,6 +9,7 @@
 pub mod api;
 pub mod apis_gen;
 pub mod auth;
+pub mod decisions;
 pub mod feature_gates;
 pub mod health;
 pub mod index;

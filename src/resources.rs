@@ -7,7 +7,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use kube::CustomResourceExt;
 
-use crate::api::{ClusterRegistration, WorkloadPlacement};
+use crate::api::{ClusterRegistration, Placement, SharedCluster, WorkloadPlacement};
 use crate::index::GroupResource;
 
 /// One column of `kubectl get` output.
@@ -38,6 +38,9 @@ pub struct ServedResource {
     pub namespaced: bool,
     pub verbs: Vec<String>,
     pub print_columns: Vec<PrintColumn>,
+    /// Stored in kcp (watched, writes forwarded); false for views tmc-server
+    /// synthesizes.
+    pub stored_in_kcp: bool,
 }
 
 impl ServedResource {
@@ -97,6 +100,8 @@ impl ServedResource {
             namespaced: spec.scope == "Namespaced",
             verbs: verbs.iter().map(|v| v.to_string()).collect(),
             print_columns,
+            // Anything writable is kcp's: tmc-server stores nothing.
+            stored_in_kcp: verbs.contains(&"create"),
         }
     }
 
@@ -148,11 +153,17 @@ pub const KCP_STORED_VERBS: &[&str] = &[
     "deletecollection",
 ];
 
-/// Every resource tmc-server serves, in discovery order.
+/// The verbs of a view tmc-server synthesizes: read-only (writes get 405).
+pub const VIEW_VERBS: &[&str] = &["get", "list", "watch"];
+
+/// Every resource tmc-server serves, in discovery order: the kinds stored in
+/// kcp, then the views.
 pub fn served() -> Vec<ServedResource> {
     vec![
         ServedResource::from_crd(&ClusterRegistration::crd(), KCP_STORED_VERBS),
         ServedResource::from_crd(&WorkloadPlacement::crd(), KCP_STORED_VERBS),
+        ServedResource::from_crd(&Placement::crd(), VIEW_VERBS),
+        ServedResource::from_crd(&SharedCluster::crd(), VIEW_VERBS),
     ]
 }
 

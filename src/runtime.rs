@@ -12,7 +12,7 @@ use crate::auth::authz::CacheTtls;
 use crate::auth::{Authenticator, Authorizer, ClientCertAuthority, Gate as AccessGate};
 use crate::feature_gates::{self, FeatureGates, Gate};
 use crate::health::HealthPolicy;
-use crate::index::Index;
+use crate::index::{GroupResource, Index};
 use crate::kcp::reviews::KcpReviews;
 use crate::kcp::{endpoints, forward::Forwarder, watch, workspaces::WorkspaceResolver, Kcp};
 use crate::registration::{self, live::LiveStatus, ProbeSettings};
@@ -117,6 +117,15 @@ pub struct Args {
     #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub heartbeat_write_interval: std::time::Duration,
 
+    /// How long a cluster may stay NotReady before its workloads are placed
+    /// elsewhere (failover); shorter outages are waited out.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub not_ready_toleration: std::time::Duration,
+
+    /// Longest time between two placement rounds (they also run on every change).
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub placement_interval: std::time::Duration,
+
     /// Timeout of each request of a probe.
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub probe_timeout: std::time::Duration,
@@ -189,8 +198,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let kcp = Kcp::from_kubeconfig(&args.kcp_kubeconfig, args.kcp_context.as_deref()).await?;
     let index = Index::new();
-    let served: Vec<ServedResource> = if args.feature_gates.enabled(Gate::Tmc) {
+    let gates = &args.feature_gates;
+    let served: Vec<ServedResource> = if gates.enabled(Gate::Tmc) {
         resources::served()
+            .into_iter()
+            .filter(|r| r.stored_in_kcp || gates.enabled(Gate::TmcViews))
+            .collect()
     } else {
         tracing::warn!("feature gate TMC=false: serving no TMC resources and not watching kcp");
         Vec::new()
@@ -199,6 +212,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         index.register(r.group_resource());
     }
     let live = LiveStatus::default();
+    let resolver = Arc::new(WorkspaceResolver::new(kcp.clone()));
     if !served.is_empty() {
         let probes = ProbeSettings {
             interval: args.probe_interval,
@@ -216,6 +230,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 provider_workspace: args.provider_workspace.clone(),
                 export: args.tmc_export.clone(),
                 served: served.clone(),
+                decisions: Some(crate::decisions::Settings {
+                    provider_workspace: args.provider_workspace.clone(),
+                    // Without failover a NotReady cluster keeps its workloads.
+                    not_ready_toleration: if gates.enabled(Gate::TmcFailover) {
+                        args.not_ready_toleration
+                    } else {
+                        std::time::Duration::from_secs(100 * 365 * 24 * 3600)
+                    },
+                    interval: args.placement_interval,
+                }),
+                resolver: resolver.clone(),
             },
             index.clone(),
             live.clone(),
@@ -264,7 +289,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         index,
         resources: served.clone(),
         forwarder: Some(Forwarder::new(&kcp)?),
-        resolver: Arc::new(WorkspaceResolver::new(kcp)),
+        resolver,
         shutdown: shutdown_rx,
         documents: server::documents::Documents::render(&served),
         live,
@@ -318,6 +343,9 @@ struct Watched {
     provider_workspace: String,
     export: String,
     served: Vec<ServedResource>,
+    /// Placement settings; `None` leaves workloads alone.
+    decisions: Option<crate::decisions::Settings>,
+    resolver: Arc<WorkspaceResolver>,
 }
 
 async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, probes: ProbeSettings) {
@@ -325,6 +353,8 @@ async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, pr
         provider_workspace,
         export,
         served,
+        decisions,
+        resolver,
     } = w;
     let urls = endpoints::wait_for_endpoints(&kcp, &provider_workspace, &export).await;
     if urls.len() > 1 {
@@ -340,15 +370,64 @@ async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, pr
             return;
         }
     };
-    for r in served {
-        tokio::spawn(watch::reflect(client.clone(), r, index.clone()));
+    for r in served.iter().filter(|r| r.stored_in_kcp) {
+        tokio::spawn(watch::reflect(client.clone(), r.api_resource(), index.clone()));
     }
-    match kcp.client_at(&urls[0]) {
-        Ok(vw) => {
-            tokio::spawn(registration::run(index, vw, live, probes, required_apis()));
+    let tmc_vw = match kcp.client_at(&urls[0]) {
+        Ok(vw) => vw,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build a client for the virtual workspace");
+            return;
         }
-        Err(e) => tracing::error!(error = %e, "cannot build a client for the virtual workspace"),
+    };
+    tokio::spawn(registration::run(
+        index.clone(),
+        tmc_vw.clone(),
+        live.clone(),
+        probes,
+        required_apis(),
+    ));
+    let Some(decisions) = decisions else { return };
+
+    // Workloads (and the namespaces they live in) come through the workload export.
+    let urls = endpoints::wait_for_endpoints(&kcp, &provider_workspace, crate::api::WORKLOAD_EXPORT).await;
+    let (workload_client, workload_vw) =
+        match (watch::wildcard_client(&kcp, &urls[0]), kcp.client_at(&urls[0])) {
+            (Ok(c), Ok(vw)) => (c, vw),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot build a client for the workload virtual workspace");
+                return;
+            }
+        };
+    let mut watched = crate::decisions::workload_kinds()
+        .into_iter()
+        .map(|k| (k.resource, k.api_version, k.kind))
+        .collect::<Vec<_>>();
+    watched.push((
+        GroupResource::new("", "namespaces"),
+        "v1".into(),
+        "Namespace".into(),
+    ));
+    for (gr, api_version, kind) in watched {
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g.to_owned(), v.to_owned()),
+            None => (String::new(), api_version.clone()),
+        };
+        index.register(gr.clone());
+        let api = kube::discovery::ApiResource {
+            group,
+            version,
+            api_version,
+            kind,
+            plural: gr.resource.clone(),
+        };
+        tokio::spawn(watch::reflect(workload_client.clone(), api, index.clone()));
     }
+    let writers = crate::decisions::Writers {
+        workloads: workload_vw,
+        tmc: tmc_vw,
+    };
+    tokio::spawn(crate::decisions::run(index, live, resolver, writers, decisions));
 }
 
 async fn shutdown_signal() {

@@ -6,11 +6,11 @@
 //! appears in status or in tmc-server's log.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tmc_harness::{components, wait_for, Etcd, KcpServer, Kubectl, PhysicalCluster, StackDir, TmcServer};
+use tmc_harness::kubectl::run_plugin;
+use tmc_harness::{components, wait_for, Etcd, KcpServer, PhysicalCluster, StackDir, TmcServer};
 
 const PROVIDER: &str = "root:tmc";
 const TENANT: &str = "root:team-a";
@@ -35,31 +35,14 @@ fn is(obj: &Value, kind: &str, status: &str) -> bool {
     condition(obj, kind).is_some_and(|c| c["status"] == status)
 }
 
-/// `kubectl tmc ...` through the real kubectl, with the plugin on PATH and
-/// KUBECONFIG pointing at the tenant workspace.
-fn plugin(bins_kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-tmc"))
-        .parent()
-        .expect("bin dir")
-        .to_owned();
-    let path = format!(
-        "{}:{}",
-        plugin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new(bins_kubectl)
-        .arg("tmc")
-        .args(args)
-        .env("PATH", path)
-        .env("KUBECONFIG", kubeconfig)
-        .output()
-        .expect("kubectl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+/// `kubectl tmc ...` with the built plugin (see `tmc_harness::kubectl::run_plugin`).
+fn plugin(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> (bool, String) {
+    run_plugin(
+        kubectl,
+        Path::new(env!("CARGO_BIN_EXE_kubectl-tmc")),
+        kubeconfig,
+        args,
+    )
 }
 
 fn scenario(dir: &StackDir) -> anyhow::Result<()> {
@@ -74,19 +57,7 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
 
     kcp.setup_provider_and_tenants(PROVIDER, &[TENANT])?;
     // A kubeconfig whose current context is the tenant workspace, as a user has.
-    let tenant_kubeconfig = dir.path().join("team-a.kubeconfig");
-    std::fs::copy(&kcp.admin_kubeconfig, &tenant_kubeconfig)?;
-    let user = Kubectl {
-        binary: bins.kubectl.clone(),
-        kubeconfig: tenant_kubeconfig.clone(),
-        server: None,
-    };
-    user.ok(&[
-        "config",
-        "set-cluster",
-        "root",
-        &format!("--server={}", kcp.url(TENANT)),
-    ])?;
+    let tenant_kubeconfig = kcp.kubeconfig_at(TENANT, &dir.path().join("team-a.kubeconfig"))?;
 
     let tmc = TmcServer::start(
         env!("CARGO_BIN_EXE_tmc-server").as_ref(),

@@ -100,16 +100,26 @@ fn every_served_resource_is_in_root_and_its_group_version_document() {
             let schemas = doc["components"]["schemas"].as_object().unwrap();
             assert!(schemas.contains_key(&openapi::schema_name(&r.group, &r.version, &r.kind)));
             assert!(schemas.contains_key(&openapi::schema_name(&r.group, &r.version, &r.list_kind)));
-            let collection = format!("/apis/{}/{}/{}", r.group, r.version, r.plural);
+            let collection = if r.namespaced {
+                format!(
+                    "/apis/{}/{}/namespaces/{{namespace}}/{}",
+                    r.group, r.version, r.plural
+                )
+            } else {
+                format!("/apis/{}/{}/{}", r.group, r.version, r.plural)
+            };
             assert_eq!(doc["paths"][&collection]["get"]["x-kubernetes-action"], "list");
             assert_eq!(
                 doc["paths"][format!("{collection}/{{name}}")]["get"]["x-kubernetes-action"],
                 "get"
             );
-            assert_eq!(
-                doc["paths"][format!("{collection}/{{name}}/status")]["get"]["x-kubernetes-action"],
-                "get"
-            );
+            // Views have no subresources; stored kinds have status.
+            let status = &doc["paths"][format!("{collection}/{{name}}/status")];
+            if r.stored_in_kcp {
+                assert_eq!(status["get"]["x-kubernetes-action"], "get");
+            } else {
+                assert!(status.is_null(), "{}: {status}", r.plural);
+            }
         }
     }
 }

@@ -7,6 +7,8 @@
 
 mod cluster_registration;
 mod conditions;
+mod placement;
+mod shared_cluster;
 mod workload_placement;
 
 pub use cluster_registration::{
@@ -16,6 +18,10 @@ pub use cluster_registration::{
 pub use conditions::{
     condition_status, find_condition, is_condition_true, set_condition, Condition, ConditionStatus, READY,
 };
+pub use placement::{
+    CandidateVerdict, PlacedCluster, Placement, PlacementSpec, PlacementStatus, WorkloadReference,
+};
+pub use shared_cluster::{SharedCluster, SharedClusterSpec};
 pub use workload_placement::{
     CapabilityRequirement, PlacementStrategy, WorkloadPlacement, WorkloadPlacementSpec,
     WorkloadPlacementStatus, DEFAULT_NUMBER_OF_CLUSTERS,

@@ -125,6 +125,14 @@ pub fn definitions() -> Vec<ResourceDefinition> {
     ]
 }
 
+/// The views tmc-server synthesizes (never stored in kcp, so not in `apis/`):
+/// described the same way, for OpenAPI.
+pub fn view_definitions() -> Vec<ResourceDefinition> {
+    vec![ResourceDefinition::from_custom_resource::<crate::api::Placement>(
+        "",
+    )]
+}
+
 /// The names of the APIExports, in the order they are generated.
 pub const EXPORTS: [&str; 2] = [TMC_EXPORT, WORKLOAD_EXPORT];
 

@@ -378,6 +378,12 @@ impl Index {
         !inner.is_empty() && inner.values().all(|r| r.synced)
     }
 
+    /// True when each of `grs` is registered and has had its first complete list.
+    pub fn synced_all(&self, grs: &[GroupResource]) -> bool {
+        let inner = self.inner.read().expect("index lock");
+        grs.iter().all(|gr| inner.get(gr).is_some_and(|r| r.synced))
+    }
+
     /// A receiver that changes whenever the index does (for readiness waits and watches).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.0.subscribe()

@@ -13,8 +13,8 @@ use kube::runtime::WatchStreamExt;
 use serde_json::Value;
 
 use super::{Kcp, KcpError};
-use crate::index::Index;
-use crate::resources::ServedResource;
+use crate::index::{GroupResource, Index};
+use kube::discovery::ApiResource;
 
 /// The wildcard client of one virtual workspace.
 pub fn wildcard_client(kcp: &Kcp, virtual_workspace_url: &str) -> Result<kube::Client, KcpError> {
@@ -23,10 +23,10 @@ pub fn wildcard_client(kcp: &Kcp, virtual_workspace_url: &str) -> Result<kube::C
 
 /// Runs until the stream ends (never, in practice: the watcher retries with
 /// backoff). Errors are logged, not fatal: kcp restarts must not stop TMC.
-pub async fn reflect(client: kube::Client, resource: ServedResource, index: Index) {
-    let gr = resource.group_resource();
+pub async fn reflect(client: kube::Client, resource: ApiResource, index: Index) {
+    let gr = GroupResource::new(&resource.group, &resource.plural);
     index.register(gr.clone());
-    let api: Api<DynamicObject> = Api::all_with(client, &resource.api_resource());
+    let api: Api<DynamicObject> = Api::all_with(client, &resource);
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
     let mut relist: Option<Vec<Value>> = None;

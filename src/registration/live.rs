@@ -13,6 +13,8 @@ use crate::index::ObjectKey;
 #[derive(Clone, Default)]
 pub struct LiveStatus {
     inner: Arc<RwLock<HashMap<ObjectKey, Value>>>,
+    /// Workloads placed on each cluster, from the decisions controller.
+    workloads: Arc<RwLock<HashMap<ObjectKey, u32>>>,
 }
 
 impl LiveStatus {
@@ -25,10 +27,23 @@ impl LiveStatus {
         self.inner.write().expect("live lock").remove(key);
     }
 
-    /// Replaces `obj.status` with the live status, when there is one.
+    /// Replaces the counts of workloads placed on each cluster.
+    pub fn set_workload_counts(&self, counts: HashMap<ObjectKey, u32>) {
+        *self.workloads.write().expect("live lock") = counts;
+    }
+
+    /// Replaces `obj.status` with the live status, when there is one, and
+    /// sets `status.workloadCount` when the decisions controller counted.
     pub fn overlay(&self, key: &ObjectKey, obj: &mut Value) {
         if let Some(s) = self.inner.read().expect("live lock").get(key) {
             obj["status"] = s.clone();
+        }
+        let workloads = self.workloads.read().expect("live lock");
+        if !workloads.is_empty() {
+            let n = workloads.get(key).copied().unwrap_or(0);
+            if obj["status"].is_object() {
+                obj["status"]["workloadCount"] = n.into();
+            }
         }
     }
 }

@@ -23,7 +23,8 @@ pub struct Subresource {
 /// whichever of `patch`/`update` the resource itself serves. Discovery and the OpenAPI
 /// document both use this, so they list the same operations.
 pub fn subresources(r: &ServedResource) -> Vec<Subresource> {
-    if !openapi::has_status(r) {
+    // Views are whole objects computed on read: no subresources.
+    if !r.stored_in_kcp || !openapi::has_status(r) {
         return Vec::new();
     }
     let verbs = ["get", "patch", "update"]
@@ -312,7 +313,9 @@ mod tests {
                 "clusterregistrations",
                 "clusterregistrations/status",
                 "workloadplacements",
-                "workloadplacements/status"
+                "workloadplacements/status",
+                "placements",
+                "sharedclusters"
             ]
         );
         assert_eq!(rl["resources"][0]["shortNames"][0], "cr");

@@ -233,6 +233,9 @@ async fn cluster_op(
             let resource = find(state, &r)?;
             if method == http::Method::GET || method == http::Method::HEAD {
                 if subresource.is_some() {
+                    if !resource.stored_in_kcp {
+                        return Err(ApiError::not_found_path(&r.resource));
+                    }
                     // Subresources are kcp's to serve; reads of them go there too.
                     return forward(state, resource, &target, "get", meta).await;
                 }

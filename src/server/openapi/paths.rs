@@ -60,7 +60,7 @@ pub fn resource_paths(r: &ServedResource) -> Map<String, Value> {
     ];
     insert(&mut out, format!("{scope}/{{name}}"), item, item_params());
 
-    if schemas::has_status(r) {
+    if r.stored_in_kcp && schemas::has_status(r) {
         let status = [
             ops.when("get", "get", || ops.read("Status")),
             ops.when("update", "put", || ops.replace("Status")),

@@ -44,7 +44,11 @@ pub fn schema_name(group: &str, version: &str, kind: &str) -> String {
 pub fn definition(r: &ServedResource) -> Option<&'static ResourceDefinition> {
     static DEFINITIONS: OnceLock<Vec<ResourceDefinition>> = OnceLock::new();
     DEFINITIONS
-        .get_or_init(apis_gen::definitions)
+        .get_or_init(|| {
+            let mut all = apis_gen::definitions();
+            all.extend(apis_gen::view_definitions());
+            all
+        })
         .iter()
         .find(|d| d.group == r.group && d.version == r.version && d.names.plural == r.plural)
 }

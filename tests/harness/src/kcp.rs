@@ -91,6 +91,23 @@ impl KcpServer {
         format!("https://127.0.0.1:{}/clusters/{workspace}", self.port)
     }
 
+    /// A copy of the admin kubeconfig at `path` whose current context points
+    /// at `workspace`, as a user's kubeconfig does (what `kubectl tmc` reads).
+    pub fn kubeconfig_at(&self, workspace: &str, path: &Path) -> anyhow::Result<PathBuf> {
+        std::fs::copy(&self.admin_kubeconfig, path)?;
+        Kubectl {
+            kubeconfig: path.to_owned(),
+            ..self.kubectl.clone()
+        }
+        .ok(&[
+            "config",
+            "set-cluster",
+            "root",
+            &format!("--server={}", self.url(workspace)),
+        ])?;
+        Ok(path.to_owned())
+    }
+
     /// kubectl pointed at a workspace path.
     pub fn kubectl_at(&self, workspace: &str) -> Kubectl {
         self.kubectl.at(self.url(workspace))

@@ -98,3 +98,29 @@ impl Kubectl {
         Ok(serde_json::from_str(&self.ok(&a)?)?)
     }
 }
+
+/// `kubectl tmc ARGS` through the real kubectl, as a user runs the plugin:
+/// the directory of `plugin` (the built `kubectl-tmc`) first on PATH and
+/// KUBECONFIG set. Returns whether it succeeded and stdout+stderr.
+pub fn run_plugin(
+    kubectl: &std::path::Path,
+    plugin: &std::path::Path,
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+) -> (bool, String) {
+    let dir = plugin.parent().expect("the plugin binary has a directory");
+    let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new(kubectl)
+        .arg("tmc")
+        .args(args)
+        .env("PATH", path)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .expect("kubectl runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
