@@ -14,6 +14,7 @@ pub mod feature_gates;
 pub mod health;
 pub mod index;
 pub mod kcp;
+pub mod metrics;
 pub mod physical;
 pub mod pki;
 pub mod placement;

@@ -213,6 +213,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     let live = LiveStatus::default();
     let resolver = Arc::new(WorkspaceResolver::new(kcp.clone()));
+    let metrics = crate::metrics::Metrics::new(gates);
     if !served.is_empty() {
         let probes = ProbeSettings {
             interval: args.probe_interval,
@@ -241,6 +242,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     interval: args.placement_interval,
                 }),
                 resolver: resolver.clone(),
+                metrics: metrics.clone(),
             },
             index.clone(),
             live.clone(),
@@ -295,6 +297,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         live,
         gate,
         client_certs,
+        metrics,
     });
     let shutdown = async move {
         shutdown_signal().await;
@@ -346,6 +349,7 @@ struct Watched {
     /// Placement settings; `None` leaves workloads alone.
     decisions: Option<crate::decisions::Settings>,
     resolver: Arc<WorkspaceResolver>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, probes: ProbeSettings) {
@@ -355,6 +359,7 @@ async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, pr
         served,
         decisions,
         resolver,
+        metrics,
     } = w;
     let urls = endpoints::wait_for_endpoints(&kcp, &provider_workspace, &export).await;
     if urls.len() > 1 {
@@ -427,7 +432,9 @@ async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, pr
         workloads: workload_vw,
         tmc: tmc_vw,
     };
-    tokio::spawn(crate::decisions::run(index, live, resolver, writers, decisions));
+    tokio::spawn(crate::decisions::run(
+        index, live, resolver, writers, decisions, metrics,
+    ));
 }
 
 async fn shutdown_signal() {

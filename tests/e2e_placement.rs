@@ -11,8 +11,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tmc_harness::credentials::{client_from, write_kubeconfig};
 use tmc_harness::kubectl::run_plugin;
-use tmc_harness::{components, wait_for, Etcd, KcpServer, Kubectl, PhysicalCluster, StackDir, TmcServer};
+use tmc_harness::{
+    components, wait_for, Credential, Etcd, KcpServer, Kubectl, PhysicalCluster, StackDir, TmcServer,
+};
 
 const PROVIDER: &str = "root:tmc";
 const TENANT: &str = "root:team-a";
@@ -267,6 +270,48 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         .unwrap_or(0);
     // rr-1, rr-2, aff-1, aff-2, plain-1 on one cluster each, spread-1 on two.
     anyhow::ensure!(placed == 7, "WORKLOADS over all clusters: {placed}, want 7");
+    // /metrics: every family with sane values (kubectl get --raw, as an operator would).
+    let metrics = view.ok(&["get", "--raw", "/metrics"])?;
+    let value = |sample: &str| -> Option<f64> {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(sample))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    for (sample, at_least) in [
+        (
+            "tmc_apiserver_request_total{verb=\"list\",resource=\"placements\",code=\"200\"}",
+            1.0,
+        ),
+        (
+            "tmc_apiserver_request_duration_seconds_count{verb=\"list\",resource=\"placements\"}",
+            1.0,
+        ),
+        ("tmc_placement_decisions_recorded_total", 7.0),
+        ("tmc_placement_round_duration_seconds_count", 1.0),
+        ("tmc_cluster_ready{workspace=", 1.0),
+        ("tmc_feature_enabled{name=\"TMC\",stage=\"Alpha\"}", 1.0),
+    ] {
+        let v = value(sample).unwrap_or(-1.0);
+        anyhow::ensure!(v >= at_least, "{sample} = {v}, want >= {at_least}:\n{metrics}");
+    }
+    // kubectl itself would prompt for a password without credentials: ask raw.
+    let anonymous_kubeconfig = dir.path().join("anonymous.kubeconfig");
+    let origin = format!("https://127.0.0.1:{}", tmc.port);
+    write_kubeconfig(
+        &anonymous_kubeconfig,
+        &origin,
+        &tmc.ca_file(),
+        &Credential::Anonymous,
+    )?;
+    let code = tokio::runtime::Runtime::new()?.block_on(async {
+        let client = client_from(&anonymous_kubeconfig).await?;
+        let req = http::Request::get("/metrics").body(Vec::new())?;
+        let resp = client.send(req.map(kube::client::Body::from)).await?;
+        anyhow::Ok(resp.status().as_u16())
+    })?;
+    anyhow::ensure!(code == 401, "anonymous /metrics got {code}, want 401");
     let wp = k.get_json(&["workloadplacement", "rr"])?;
     let selected: Vec<&str> = wp["status"]["selectedClusters"]
         .as_array()

@@ -4,7 +4,7 @@
 
 use http::HeaderMap;
 
-use super::attributes::Attributes;
+use super::attributes::{Access, Attributes};
 use super::authn::{Authenticator, AuthnError};
 use super::authz::{Authorizer, ReviewError};
 use super::client_cert::PeerIdentity;
@@ -36,10 +36,18 @@ impl Gate {
         request: &ApiRequest,
         query: Option<&str>,
     ) -> Result<(), ApiError> {
-        let ApiRequest::Cluster { target, op } = request else {
-            return Ok(());
+        let attrs = match request {
+            ApiRequest::Cluster { target, op } => Attributes::of(target, op, query, &self.provider_workspace),
+            // Operators' right, granted where TMC itself lives.
+            ApiRequest::Metrics => Attributes {
+                workspace: self.provider_workspace.clone(),
+                access: Access::NonResource {
+                    verb: "get",
+                    path: "/metrics".into(),
+                },
+            },
+            ApiRequest::Livez | ApiRequest::Readyz | ApiRequest::Version => return Ok(()),
         };
-        let attrs = Attributes::of(target, op, query, &self.provider_workspace);
         match self.authz.authorize(user, &attrs).await {
             Ok(d) if d.allowed => Ok(()),
             Ok(d) => {

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::index::{object_key, GroupResource, Index, LogicalCluster, ObjectKey, Scope, CLUSTER_ANNOTATION};
 use crate::kcp::workspaces::WorkspaceResolver;
+use crate::metrics::{ClusterLabels, Metrics};
 use crate::placement::inputs;
 use crate::placement::record::RecordedDecision;
 use crate::placement::{self, place_all, Decision, Policy, Workload};
@@ -98,6 +99,7 @@ pub async fn run(
     resolver: Arc<WorkspaceResolver>,
     writers: Writers,
     settings: Settings,
+    metrics: Arc<Metrics>,
 ) {
     let provider = loop {
         match resolver.resolve(&settings.provider_workspace).await {
@@ -131,9 +133,15 @@ pub async fn run(
         shared: ViewPublisher::new(shared_clusters_resource()),
         clock: ViewClock::default(),
         written: HashMap::new(),
+        metrics,
     };
     loop {
+        let started = std::time::Instant::now();
         controller.round().await;
+        controller
+            .metrics
+            .placement_round_duration
+            .observe(started.elapsed().as_secs_f64());
         tokio::select! {
             _ = changes.changed() => {
                 // Let a burst of events land before deciding again.
@@ -157,6 +165,7 @@ struct Controller {
     clock: ViewClock,
     /// Decisions this process wrote, until the index shows them.
     written: HashMap<ObjectKey, RecordedDecision>,
+    metrics: Arc<Metrics>,
 }
 
 /// A workload with its kcp object.
@@ -238,6 +247,16 @@ impl Controller {
                     workload,
                 });
             }
+        }
+        self.metrics.cluster_ready.clear();
+        for c in &clusters {
+            self.metrics
+                .cluster_ready
+                .get_or_create(&ClusterLabels {
+                    workspace: c.id.logical_cluster.clone(),
+                    cluster: c.id.name.clone(),
+                })
+                .set(i64::from(c.ready.is_ready()));
         }
         let workloads: Vec<Workload> = all.iter().map(|p| p.workload.clone()).collect();
         inputs::count_load(&mut clusters, &workloads);
@@ -363,10 +382,12 @@ impl Controller {
                 tracing::info!(workload = %w, policy = want.policy, clusters = ?want.clusters.iter().map(|c| &c.name).collect::<Vec<_>>(),
                     reason = want.reason, "placement decision recorded");
                 self.written.insert(key, want);
+                self.metrics.decisions_recorded.inc();
                 true
             }
             Err(e) => {
                 tracing::warn!(workload = %w, error = %e, "recording the placement decision failed; retrying next round");
+                self.metrics.reconcile_error("decisions");
                 false
             }
         }
@@ -406,6 +427,7 @@ impl Controller {
                 .expect("static request");
             if let Err(e) = self.writers.tmc.request::<Value>(req).await {
                 tracing::warn!(policy = name, cluster = lc, error = %e, "writing WorkloadPlacement status failed");
+                self.metrics.reconcile_error("decisions");
             }
         }
     }

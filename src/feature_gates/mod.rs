@@ -355,7 +355,7 @@ impl FeatureGates {
     }
 
     /// State and metadata of every gate, in [`Gate::ALL`] order: one item per startup-log line
-    /// and per `kcp_tmc_feature_enabled{name,stage}` sample.
+    /// and per `tmc_feature_enabled{name,stage}` sample.
     pub fn states(&self) -> impl ExactSizeIterator<Item = GateState> + '_ {
         Gate::ALL.into_iter().map(|gate| GateState {
             spec: gate.spec(),

@@ -51,6 +51,8 @@ pub struct ApiState {
     pub gate: Gate,
     /// What a connection's client certificate proves.
     pub client_certs: ClientCertAuthority,
+    /// What `/metrics` exports.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl ApiState {
@@ -103,6 +105,8 @@ pub enum Reply {
     Typed(Value, &'static str),
     /// A stream of watch events.
     Watch(tokio::sync::mpsc::Receiver<Bytes>),
+    /// A text document with its media type (`/metrics`).
+    Text(String, &'static str),
     /// kcp's answer to a forwarded write, passed back unchanged.
     Forwarded(http::Response<Bytes>),
     /// A pre-rendered document with ETag (304 when the client has it).
@@ -133,6 +137,10 @@ pub async fn handle(state: &Arc<ApiState>, req: ApiRequest, meta: RequestMeta<'_
             }
         }
         ApiRequest::Version => Ok(Reply::Json(version())),
+        ApiRequest::Metrics => Ok(Reply::Text(
+            state.metrics.render(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )),
         ApiRequest::Cluster { target, op } => cluster_op(state, target, op, meta).await,
     }
 }

@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::auth::PeerIdentity;
+use crate::metrics::{RequestLabels, RouteLabels, WatchGuard};
 use handlers::{ApiState, Reply, RequestMeta};
 use status::ApiError;
 
@@ -147,6 +148,7 @@ async fn respond(
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
+    let route = route_labels(&method, &path, parts.uri.query());
     let mut user_name = None;
     let response = match read_body(body).await {
         Err(e) => {
@@ -160,11 +162,30 @@ async fn respond(
         Ok(body) => {
             let result = admit_and_handle(state, &parts, body, identity, &mut user_name).await;
             match result {
-                Ok(reply) => reply_response(reply),
+                Ok(reply) => {
+                    let watch = matches!(reply, Reply::Watch(_))
+                        .then(|| WatchGuard::new(&state.metrics, &route.resource));
+                    reply_response(reply, watch)
+                }
                 Err(e) => error_response(&e),
             }
         }
     };
+    let code = response.status().as_u16().to_string();
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            verb: route.verb.clone(),
+            resource: route.resource.clone(),
+            code,
+        })
+        .inc();
+    state
+        .metrics
+        .request_duration
+        .get_or_create(&route)
+        .observe(started.elapsed().as_secs_f64());
     tracing::debug!(%peer, %method, path, user = user_name.as_deref().unwrap_or(""),
         status = response.status().as_u16(),
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request");
@@ -246,7 +267,32 @@ fn full(bytes: Bytes) -> Body {
     Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
-fn reply_response(reply: Reply) -> Response<Body> {
+/// The verb and resource a request is counted under: kube-apiserver's verb
+/// (`list`, `watch`, `get`, `create`, …) and the resource's plural, or for
+/// everything else the lowercased method and the kind of endpoint.
+fn route_labels(method: &http::Method, path: &str, query: Option<&str>) -> RouteLabels {
+    use crate::auth::attributes::{Access, Attributes};
+    let other = |resource: &str| RouteLabels {
+        verb: method.as_str().to_lowercase(),
+        resource: resource.to_owned(),
+    };
+    match request::parse(method, path) {
+        Ok(request::ApiRequest::Cluster { target, op }) => {
+            match Attributes::of(&target, &op, query, "").access {
+                Access::Resource { verb, resource, .. } => RouteLabels {
+                    verb: verb.to_owned(),
+                    resource,
+                },
+                Access::NonResource { .. } => other("discovery"),
+            }
+        }
+        Ok(request::ApiRequest::Metrics) => other("metrics"),
+        Ok(_) => other("health"),
+        Err(_) => other("invalid"),
+    }
+}
+
+fn reply_response(reply: Reply, watch: Option<WatchGuard>) -> Response<Body> {
     match reply {
         Reply::Json(v) => json_response(StatusCode::OK, &v, "application/json"),
         Reply::Typed(v, media_type) => json_response(StatusCode::OK, &v, media_type),
@@ -283,11 +329,18 @@ fn reply_response(reply: Reply) -> Response<Body> {
             }
             r
         }
+        Reply::Text(text, media_type) => {
+            let mut r = Response::new(full(Bytes::from(text)));
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+            r
+        }
         Reply::Watch(rx) => {
-            let stream = futures::stream::unfold(rx, |mut rx| async move {
+            // The guard lives as long as the stream: the watch is counted while open.
+            let stream = futures::stream::unfold((rx, watch), |(mut rx, watch)| async move {
                 rx.recv()
                     .await
-                    .map(|chunk| (Ok::<_, Infallible>(Frame::data(chunk)), rx))
+                    .map(|chunk| (Ok::<_, Infallible>(Frame::data(chunk)), (rx, watch)))
             });
             let mut resp = Response::new(StreamBody::new(stream).boxed());
             resp.headers_mut()

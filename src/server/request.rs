@@ -15,6 +15,8 @@ pub enum ApiRequest {
     Livez,
     Readyz,
     Version,
+    /// `/metrics` (authenticated; authorized in the provider workspace).
+    Metrics,
     /// A request under `/services/tmc/clusters/{cluster}`.
     Cluster {
         target: ClusterTarget,
@@ -82,6 +84,7 @@ pub fn parse(method: &http::Method, path: &str) -> Result<ApiRequest, ApiError> 
         "/livez" => return only_get(method, ApiRequest::Livez),
         "/readyz" => return only_get(method, ApiRequest::Readyz),
         "/version" => return only_get(method, ApiRequest::Version),
+        "/metrics" => return only_get(method, ApiRequest::Metrics),
         _ => {}
     }
     let rest = path
@@ -109,6 +112,7 @@ pub fn parse(method: &http::Method, path: &str) -> Result<ApiRequest, ApiError> 
         // `get --raw /readyz` resolves against its server URL's path.
         ["livez"] => return only_get(method, ApiRequest::Livez),
         ["readyz"] => return only_get(method, ApiRequest::Readyz),
+        ["metrics"] => return only_get(method, ApiRequest::Metrics),
         ["version"] => ClusterOp::Version,
         ["api"] => ClusterOp::CoreVersions,
         ["api", "v1"] => ClusterOp::CoreResources,
