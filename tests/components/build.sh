@@ -134,15 +134,34 @@ require go.etcd.io/etcd/server/v3 $ETCD_VERSION" "$stamp" "" go.etcd.io/etcd/ser
   mv "$bin/v3" "$bin/etcd"
 }
 
+# promtool (to check deploy/'s alert rules) from Debian's prometheus package:
+# only the binary is extracted into the cache; nothing is installed.
+fetch_promtool() {
+  local stamp="promtool $PROMETHEUS_DEBIAN_VERSION"
+  is_current promtool "$stamp" && [ -x "$bin/promtool" ] && return 0
+  command -v apt-get >/dev/null || { log "promtool: apt-get is needed to fetch Debian's prometheus package"; return 1; }
+  local dir="$work/promtool"
+  rm -rf "$dir" && mkdir -p "$dir"
+  log "fetching promtool from Debian's prometheus $PROMETHEUS_DEBIAN_VERSION"
+  (cd "$dir" && apt-get download -q "prometheus=$PROMETHEUS_DEBIAN_VERSION" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
+  local deb
+  deb=$(ls "$dir"/prometheus_*.deb 2>/dev/null | head -1)
+  [ -n "$deb" ] || { log "promtool: apt-get download prometheus=$PROMETHEUS_DEBIAN_VERSION failed (try: apt-get update)"; return 1; }
+  dpkg-deb -x "$deb" "$dir/x"
+  install -m 0755 "$dir/x/usr/bin/promtool" "$bin/promtool"
+  printf "%s\n" "$stamp" >"$bin/.promtool.stamp"
+}
+
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(kcp kubernetes etcd)
+[ ${#want[@]} -gt 0 ] || want=(kcp kubernetes etcd promtool)
 command -v go >/dev/null || { log "the Go toolchain is required (https://go.dev/dl); none on PATH"; exit 1; }
 for c in "${want[@]}"; do
   case "$c" in
     kcp) build_kcp ;;
     kubernetes) build_kubernetes ;;
     etcd) build_etcd ;;
-    *) log "unknown component: $c (known: kcp kubernetes etcd)"; exit 2 ;;
+    promtool) fetch_promtool ;;
+    *) log "unknown component: $c (known: kcp kubernetes etcd promtool)"; exit 2 ;;
   esac
 done
 log "binaries ready in $bin"

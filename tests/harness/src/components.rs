@@ -12,6 +12,8 @@ pub struct Binaries {
     pub kube_apiserver: PathBuf,
     pub kubectl: PathBuf,
     pub etcd: PathBuf,
+    /// From Debian's prometheus package, to check deploy/'s alert rules.
+    pub promtool: PathBuf,
 }
 
 /// The cache root: `$KCP_TMC_CACHE`, else `$XDG_CACHE_HOME/kcp-tmc`, else `~/.cache/kcp-tmc`.
@@ -52,6 +54,7 @@ pub fn ensure() -> anyhow::Result<Binaries> {
                 kube_apiserver: bin.join("kube-apiserver"),
                 kubectl: bin.join("kubectl"),
                 etcd: bin.join("etcd"),
+                promtool: bin.join("promtool"),
             })
         })
         .clone()
