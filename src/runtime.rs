@@ -240,6 +240,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                         std::time::Duration::from_secs(100 * 365 * 24 * 3600)
                     },
                     interval: args.placement_interval,
+                    strategies: gates.enabled(Gate::TmcPlacementStrategies),
                 }),
                 resolver: resolver.clone(),
                 metrics: metrics.clone(),

@@ -79,6 +79,9 @@ pub struct Settings {
     pub not_ready_toleration: Duration,
     /// Longest time between two rounds (toleration ends are noticed by then).
     pub interval: Duration,
+    /// Affinity and Spread honoured (feature gate TMCPlacementStrategies);
+    /// when false every policy places RoundRobin.
+    pub strategies: bool,
 }
 
 /// Clients for kcp's virtual workspaces (rooted at the export's URL; paths
@@ -214,7 +217,12 @@ impl Controller {
         for wp in &placements {
             let lc = cluster_of(wp);
             match inputs::policy(&lc, wp) {
-                Ok(p) => policies.entry(lc).or_default().push(p),
+                Ok(mut p) => {
+                    if !self.settings.strategies {
+                        p.strategy = crate::api::PlacementStrategy::RoundRobin;
+                    }
+                    policies.entry(lc).or_default().push(p)
+                }
                 Err(e) => {
                     let name = wp["metadata"]["name"].as_str().unwrap_or_default().to_owned();
                     invalid.insert((lc, name), e);

@@ -71,7 +71,7 @@ pub enum Gate {
     TmcPlacementStrategies = 1,
     /// `TMCStatusAggregation`: physical status aggregated into the kcp object's `.status`.
     TmcStatusAggregation = 2,
-    /// `TMCFailover`: workloads re-placed off dead or cordoned clusters.
+    /// `TMCFailover`: workloads re-placed off clusters NotReady past the toleration.
     TmcFailover = 3,
     /// `TMCViews`: synthesized read-only views served by tmc-server.
     TmcViews = 4,
@@ -193,7 +193,7 @@ const TABLE: [GateSpec; Gate::COUNT] = [
         maturity: Maturity::Alpha,
         owner: OWNER,
         since: SINCE,
-        description: "Re-place workloads off physical clusters that are dead or cordoned.",
+        description: "Re-place workloads off physical clusters NotReady past the toleration (a cordon always moves them: it is an explicit request).",
     },
     GateSpec {
         gate: Gate::TmcViews,
