@@ -15,6 +15,7 @@ pub mod view;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use serde_json::Value;
 
@@ -140,7 +141,10 @@ pub async fn run(
     };
     loop {
         let started = std::time::Instant::now();
-        controller.round().await;
+        controller
+            .round()
+            .instrument(tracing::debug_span!("placement_round"))
+            .await;
         controller
             .metrics
             .placement_round_duration

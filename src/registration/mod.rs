@@ -13,6 +13,7 @@ pub mod live;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use serde_json::{json, Value};
 
@@ -65,15 +66,20 @@ pub async fn run(
         for key in present {
             loops.entry(key.clone()).or_insert_with(|| {
                 tracing::info!(cluster = %key.0, registration = %key.2, "probing a registered cluster");
-                tokio::spawn(probe_loop(
-                    index.clone(),
-                    gr.clone(),
-                    key,
-                    vw.clone(),
-                    live.clone(),
-                    settings.clone(),
-                    required.clone(),
-                ))
+                // Everything a probe logs names the workspace and the cluster.
+                let span = tracing::info_span!("probe", workspace = %key.0, cluster = %key.2);
+                tokio::spawn(
+                    probe_loop(
+                        index.clone(),
+                        gr.clone(),
+                        key,
+                        vw.clone(),
+                        live.clone(),
+                        settings.clone(),
+                        required.clone(),
+                    )
+                    .instrument(span),
+                )
             });
         }
         if changed.changed().await.is_err() {

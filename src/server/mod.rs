@@ -25,6 +25,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use tracing::Instrument;
+
 use crate::auth::PeerIdentity;
 use crate::metrics::{RequestLabels, RouteLabels, WatchGuard};
 use handlers::{ApiState, Reply, RequestMeta};
@@ -111,7 +113,12 @@ pub async fn serve(
             let service = hyper::service::service_fn(move |req| {
                 let state = state.clone();
                 let identity = identity.clone();
+                // One span per request: everything logged while serving it
+                // carries the method, the path (workspace and object) and the peer.
+                let span =
+                    tracing::debug_span!("request", %peer, method = %req.method(), path = req.uri().path());
                 async move { Ok::<_, Infallible>(respond(&state, req, peer, &identity).await) }
+                    .instrument(span)
             });
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder
