@@ -30,7 +30,9 @@ pub enum TlsError {
     Config(#[from] rustls::Error),
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+/// The crypto provider of every TLS configuration tmc-server builds (ring),
+/// given explicitly so nothing depends on a process-wide default.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 

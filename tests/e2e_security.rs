@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, Request};
-use tmc_harness::credentials::{client_from, served_certificate_sha256, write_kubeconfig};
+use tmc_harness::credentials::{
+    client_from, random_token, served_certificate_sha256, workspace_rbac, write_kubeconfig,
+};
 use tmc_harness::{
     components, Credential, FrontProxy, FrontProxyConfig, KcpServer, ServingFiles, StackDir, TmcServer,
 };
@@ -42,12 +44,6 @@ fn tmc_certs(args: &[&str]) -> anyhow::Result<String> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// A fresh token: the user's name and 16 random bytes from the kernel.
-fn random_token(user: &str) -> String {
-    let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid").unwrap_or_default();
-    format!("{user}-{}", uuid.trim().replace('-', ""))
 }
 
 /// Everyone the matrix asks as.
@@ -87,24 +83,17 @@ impl Pki {
     }
 }
 
-/// RBAC letting `user` enter the workspace (kcp's `access` verb) and use
-/// `verbs` on TMC's resources there.
+/// RBAC letting `user` enter the workspace and use `verbs` on TMC's resources there.
 fn rbac(user: &str, verbs: &[&str]) -> String {
     let verbs = verbs
         .iter()
         .map(|v| format!("\"{v}\""))
         .collect::<Vec<_>>()
         .join(",");
-    format!(
-        r#"{{"apiVersion":"v1","kind":"List","items":[
-{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{{"name":"{user}-tmc"}},
-  "rules":[{{"nonResourceURLs":["/"],"verbs":["access"]}},
-           {{"apiGroups":["tmc.kcp.io"],"resources":["*"],"verbs":[{verbs}]}}]}},
-{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{{"name":"{user}-tmc"}},
-  "roleRef":{{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"{user}-tmc"}},
-  "subjects":[{{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"{user}"}}]}}]}}"#
+    workspace_rbac(
+        user,
+        &format!(r#"{{"apiGroups":["tmc.kcp.io"],"resources":["*"],"verbs":[{verbs}]}}"#),
     )
-    .replace('\n', "")
 }
 
 async fn scenario(dir: &StackDir) -> anyhow::Result<()> {

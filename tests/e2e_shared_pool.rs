@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use tmc_harness::credentials::write_kubeconfig;
+use tmc_harness::credentials::{random_token, workspace_rbac, write_kubeconfig};
 use tmc_harness::kubectl::run_plugin;
 use tmc_harness::{
     components, wait_for, Credential, Etcd, KcpServer, Kubectl, PhysicalCluster, StackDir, TmcServer,
@@ -42,17 +42,10 @@ fn plugin(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> anyhow::Result<St
 /// RBAC letting `user` into the workspace with every right on TMC's
 /// resources and on Deployments.
 fn tenant_rbac(user: &str) -> String {
-    format!(
-        r#"{{"apiVersion":"v1","kind":"List","items":[
-{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{{"name":"{user}"}},
- "rules":[{{"nonResourceURLs":["/"],"verbs":["access"]}},
-          {{"apiGroups":["tmc.kcp.io"],"resources":["*"],"verbs":["*"]}},
-          {{"apiGroups":["apps"],"resources":["deployments"],"verbs":["*"]}}]}},
-{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{{"name":"{user}"}},
- "roleRef":{{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"{user}"}},
- "subjects":[{{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"{user}"}}]}}]}}"#
+    workspace_rbac(
+        user,
+        r#"{"apiGroups":["tmc.kcp.io"],"resources":["*"],"verbs":["*"]},{"apiGroups":["apps"],"resources":["deployments"],"verbs":["*"]}"#,
     )
-    .replace('\n', "")
 }
 
 fn deployment(name: &str) -> String {
@@ -77,10 +70,7 @@ fn names(list: &Value) -> Vec<String> {
 
 fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     let bins = components::ensure()?;
-    let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid")?
-        .trim()
-        .replace('-', "");
-    let (alice_token, bob_token) = (format!("alice-{uuid}"), format!("bob-{uuid}"));
+    let (alice_token, bob_token) = (random_token("alice"), random_token("bob"));
     let tokens = dir.path().join("tokens.csv");
     std::fs::write(
         &tokens,

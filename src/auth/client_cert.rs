@@ -57,10 +57,6 @@ pub struct ClientCertAuthority {
     handshake: Option<Arc<dyn ClientCertVerifier>>,
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 /// Reads every certificate of a PEM bundle.
 pub fn read_ca_pem(pem: &[u8], origin: &str) -> Result<Vec<CertificateDer<'static>>, ClientCaError> {
     let certs: Vec<_> = rustls_pemfile::certs(&mut &pem[..])
@@ -85,7 +81,7 @@ fn verifier(
             .add(ca.clone())
             .map_err(|_| ClientCaError::NoCertificate(origin.to_owned()))?;
     }
-    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), crate::tls::provider())
         .allow_unauthenticated()
         .build()
         .map_err(|e| ClientCaError::Verifier(e.to_string()))

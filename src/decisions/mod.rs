@@ -341,20 +341,25 @@ impl Controller {
             .map(|(lc, _)| lc.as_str())
             .filter(|lc| *lc != self.provider)
             .collect();
+        // Each tenant's workloads per shared cluster, counted in one pass.
+        let mut on_pool: HashMap<(&str, &str), usize> = HashMap::new();
+        for p in &all {
+            for c in p
+                .workload
+                .current
+                .iter()
+                .filter(|c| c.logical_cluster == self.provider)
+            {
+                *on_pool
+                    .entry((p.workload.key.logical_cluster.as_str(), c.name.as_str()))
+                    .or_default() += 1;
+            }
+        }
         let mut shared = HashMap::new();
         for tenant in tenants {
             for reg in &pool {
                 let name = reg["metadata"]["name"].as_str().unwrap_or_default();
-                let on_it = all
-                    .iter()
-                    .filter(|p| {
-                        p.workload.key.logical_cluster == tenant
-                            && p.workload
-                                .current
-                                .iter()
-                                .any(|c| c.logical_cluster == self.provider && c.name == name)
-                    })
-                    .count();
+                let on_it = on_pool.get(&(tenant, name)).copied().unwrap_or(0);
                 let view = view::shared_cluster_view(reg, tenant, &self.settings.provider_workspace, on_it);
                 if let Ok(key) = object_key(&view) {
                     shared.insert(key, view);

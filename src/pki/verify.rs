@@ -6,17 +6,12 @@ use std::sync::Arc;
 
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::sign::CertifiedKey;
 use rustls::RootCertStore;
 
 use super::PkiError;
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
 
 fn failed(what: impl Into<String>) -> impl FnOnce(String) -> PkiError {
     let what = what.into();
@@ -53,7 +48,7 @@ pub(crate) fn verify_server_der(
 ) -> Result<(), PkiError> {
     let what = format!("serving certificate for {name}");
     let server_name = ServerName::try_from(name.to_owned()).map_err(|e| failed(&what)(e.to_string()))?;
-    let verifier = WebPkiServerVerifier::builder_with_provider(roots(ca)?, provider())
+    let verifier = WebPkiServerVerifier::builder_with_provider(roots(ca)?, crate::tls::provider())
         .build()
         .map_err(|e| failed(&what)(e.to_string()))?;
     verifier
@@ -67,7 +62,7 @@ pub(crate) fn verify_client_der(
     cert: &CertificateDer<'static>,
 ) -> Result<(), PkiError> {
     let what = "client certificate";
-    let verifier = WebPkiClientVerifier::builder_with_provider(roots(ca)?, provider())
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots(ca)?, crate::tls::provider())
         .build()
         .map_err(|e| failed(what)(e.to_string()))?;
     verifier
@@ -81,7 +76,7 @@ pub(crate) fn check_pair_der(
     key: &PrivateKeyDer<'_>,
 ) -> Result<(), PkiError> {
     let what = "certificate and key";
-    let key = provider()
+    let key = crate::tls::provider()
         .key_provider
         .load_private_key(key.clone_key())
         .map_err(|e| failed(what)(e.to_string()))?;

@@ -155,7 +155,9 @@ async fn respond(
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
-    let route = route_labels(&method, &path, parts.uri.query());
+    // Parsed once: the metrics labels and the handler both read it.
+    let parsed = request::parse(&method, &path);
+    let route = route_labels(&method, &parsed, parts.uri.query());
     let mut user_name = None;
     let response = match read_body(body).await {
         Err(e) => {
@@ -167,7 +169,7 @@ async fn respond(
             r
         }
         Ok(body) => {
-            let result = admit_and_handle(state, &parts, body, identity, &mut user_name).await;
+            let result = admit_and_handle(state, &parts, parsed, body, identity, &mut user_name).await;
             match result {
                 Ok(reply) => {
                     let watch = matches!(reply, Reply::Watch(_))
@@ -204,12 +206,12 @@ async fn respond(
 async fn admit_and_handle(
     state: &Arc<ApiState>,
     parts: &http::request::Parts,
+    parsed: Result<request::ApiRequest, ApiError>,
     body: Bytes,
     identity: &PeerIdentity,
     user_name: &mut Option<String>,
 ) -> Result<Reply, ApiError> {
     let path = parts.uri.path();
-    let parsed = request::parse(&parts.method, path);
     let public = matches!(
         parsed,
         Ok(request::ApiRequest::Livez | request::ApiRequest::Readyz | request::ApiRequest::Version)
@@ -277,15 +279,19 @@ fn full(bytes: Bytes) -> Body {
 /// The verb and resource a request is counted under: kube-apiserver's verb
 /// (`list`, `watch`, `get`, `create`, …) and the resource's plural, or for
 /// everything else the lowercased method and the kind of endpoint.
-fn route_labels(method: &http::Method, path: &str, query: Option<&str>) -> RouteLabels {
+fn route_labels(
+    method: &http::Method,
+    parsed: &Result<request::ApiRequest, ApiError>,
+    query: Option<&str>,
+) -> RouteLabels {
     use crate::auth::attributes::{Access, Attributes};
     let other = |resource: &str| RouteLabels {
         verb: method.as_str().to_lowercase(),
         resource: resource.to_owned(),
     };
-    match request::parse(method, path) {
+    match parsed {
         Ok(request::ApiRequest::Cluster { target, op }) => {
-            match Attributes::of(&target, &op, query, "").access {
+            match Attributes::of(target, op, query, "").access {
                 Access::Resource { verb, resource, .. } => RouteLabels {
                     verb: verb.to_owned(),
                     resource,

@@ -78,3 +78,24 @@ pub fn served_certificate_sha256(port: u16, ca: &Path) -> anyhow::Result<String>
         .map(|b| format!("{b:02x}"))
         .collect())
 }
+
+/// A fresh static token for `user`: the name and 16 random bytes from the kernel.
+pub fn random_token(user: &str) -> String {
+    let uuid = std::fs::read_to_string("/proc/sys/kernel/random/uuid").unwrap_or_default();
+    format!("{user}-{}", uuid.trim().replace('-', ""))
+}
+
+/// RBAC (a ClusterRole and its binding, both named after `user`) letting
+/// `user` into a kcp workspace — kcp's `access` verb on `/` — plus `rules`
+/// (JSON PolicyRule objects, comma-separated).
+pub fn workspace_rbac(user: &str, rules: &str) -> String {
+    format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[
+{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{{"name":"{user}"}},
+ "rules":[{{"nonResourceURLs":["/"],"verbs":["access"]}},{rules}]}},
+{{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{{"name":"{user}"}},
+ "roleRef":{{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"{user}"}},
+ "subjects":[{{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"{user}"}}]}}]}}"#
+    )
+    .replace('\n', "")
+}

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use tmc_harness::credentials::{client_from, write_kubeconfig};
+use tmc_harness::credentials::{client_from, random_token, workspace_rbac, write_kubeconfig};
 use tmc_harness::{components, Credential, KcpServer, StackDir, TmcServer};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -42,12 +42,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(rounds: usize) -> anyhow::Result<()> {
     let bins = components::ensure()?;
     let dir = StackDir::new("bench-authz")?;
-    let token = format!(
-        "alice-{}",
-        std::fs::read_to_string("/proc/sys/kernel/random/uuid")?
-            .trim()
-            .replace('-', "")
-    );
+    let token = random_token("alice");
     let tokens = dir.path().join("tokens.csv");
     std::fs::write(&tokens, format!("{token},alice,alice-uid,\"team-a\"\n"))?;
     eprintln!("[bench] starting kcp");
@@ -59,12 +54,10 @@ async fn run(rounds: usize) -> anyhow::Result<()> {
     kcp.setup_provider_and_tenants("root:tmc", &["root:bench"])?;
     let k = kcp.kubectl_at("root:bench");
     k.apply("apiVersion: tmc.kcp.io/v1alpha1\nkind: ClusterRegistration\nmetadata:\n  name: east\nspec:\n  location: us-east\n")?;
-    k.apply(r#"{"apiVersion":"v1","kind":"List","items":[
-{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"alice"},
- "rules":[{"nonResourceURLs":["/"],"verbs":["access"]},{"apiGroups":["tmc.kcp.io"],"resources":["*"],"verbs":["get","list"]}]},
-{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"alice"},
- "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"alice"},
- "subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"alice"}]}]}"#)?;
+    k.apply(&workspace_rbac(
+        "alice",
+        r#"{"apiGroups":["tmc.kcp.io"],"resources":["*"],"verbs":["get","list"]}"#,
+    ))?;
     let tmc_bin = std::env::current_exe()?.with_file_name("tmc-server");
     let cached_dir = dir.path().join("cached");
     let uncached_dir = dir.path().join("uncached");
