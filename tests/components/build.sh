@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real components the end-to-end tests and `make up` run: kcp (and
-# kcp-front-proxy), kube-apiserver, kubectl and etcd, from their published Go
+# kcp-front-proxy), kube-apiserver, kube-controller-manager (its deployment
+# and replicaset controllers write real status), kubectl and etcd, from their published Go
 # modules, once per machine, into a cache directory outside the repository.
 #
 # Each component is built through a small wrapper module: kcp's and
@@ -105,7 +106,8 @@ build_kubernetes() {
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
-  is_current kubernetes "$stamp" && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kubectl" ] && return 0
+  is_current kubernetes "$stamp" && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kubectl" ] \
+    && [ -x "$bin/kube-controller-manager" ] && return 0
   local mod; mod=$(gomod_of k8s.io/kubernetes "$KUBERNETES_VERSION")
   local staging_version="v0.${KUBERNETES_VERSION#v1.}"
   # Kubernetes replaces its staging modules with ./staging/src/k8s.io/X; the same
@@ -120,7 +122,8 @@ require k8s.io/kubernetes $KUBERNETES_VERSION
 
 replace (
 $repl
-)" "$stamp" "$ldflags" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+)" "$stamp" "$ldflags" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl \
+    k8s.io/kubernetes/cmd/kube-controller-manager
 }
 
 build_etcd() {

@@ -10,6 +10,8 @@ pub struct Binaries {
     pub kcp: PathBuf,
     pub kcp_front_proxy: PathBuf,
     pub kube_apiserver: PathBuf,
+    /// Runs the deployment and replicaset controllers on physical clusters.
+    pub kube_controller_manager: PathBuf,
     pub kubectl: PathBuf,
     pub etcd: PathBuf,
     /// From Debian's prometheus package, to check deploy/'s alert rules.
@@ -52,6 +54,7 @@ pub fn ensure() -> anyhow::Result<Binaries> {
                 kcp: bin.join("kcp"),
                 kcp_front_proxy: bin.join("kcp-front-proxy"),
                 kube_apiserver: bin.join("kube-apiserver"),
+                kube_controller_manager: bin.join("kube-controller-manager"),
                 kubectl: bin.join("kubectl"),
                 etcd: bin.join("etcd"),
                 promtool: bin.join("promtool"),

@@ -151,6 +151,34 @@ impl PhysicalCluster {
         Ok(())
     }
 
+    /// Starts kube-controller-manager with the deployment, replicaset,
+    /// garbage-collector and namespace controllers: Deployments get real
+    /// status (their Pods stay Pending: no scheduler or kubelet runs), and
+    /// deleted Deployments and namespaces really go away (and the
+    /// serviceaccount controller, without whose `default` ServiceAccount no
+    /// Pod is admitted).
+    pub fn start_controller_manager(&self, bins: &Binaries) -> anyhow::Result<Process> {
+        let args = vec![
+            format!("--kubeconfig={}", self.kubeconfig.display()),
+            "--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller"
+                .to_owned(),
+            "--leader-elect=false".to_owned(),
+            "--use-service-account-credentials=false".to_owned(),
+            format!("--secure-port={}", free_port()),
+            "--bind-address=127.0.0.1".to_owned(),
+            format!("--cert-dir={}", self.dir.join(format!("cluster-{}/kcm-pki", self.name)).display()),
+            "--concurrent-deployment-syncs=10".to_owned(),
+            "--concurrent-replicaset-syncs=10".to_owned(),
+        ];
+        Process::start(
+            &format!("kube-controller-manager-{}", self.name),
+            &bins.kube_controller_manager,
+            &args,
+            &self.dir,
+            &[],
+        )
+    }
+
     /// Stops the apiserver (the cluster "dies"); its data stays in etcd.
     pub fn stop(&mut self) {
         self.process.kill();
