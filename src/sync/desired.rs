@@ -1,0 +1,198 @@
+//! What each physical cluster should hold, as a pure function of what kcp
+//! holds: for every workload whose recorded decision names the cluster (and
+//! that carries TMC's finalizer, so no copy can outlive its kcp object
+//! unnoticed), its copy, the copies of the ConfigMaps and Secrets it
+//! references, and their physical namespace. A workload being deleted in kcp
+//! is wanted nowhere, which is how its copies get removed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::naming::{physical_namespace, FINALIZER};
+use super::references::references;
+use super::transform::{self, Target};
+use crate::index::GroupResource;
+use crate::placement::record::RecordedDecision;
+use crate::placement::ClusterId;
+
+/// The identity of a copy on one physical cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CopyKey {
+    pub resource: GroupResource,
+    /// The physical namespace (`None` for namespaces themselves).
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl std::fmt::Display for CopyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{ns}/{}", self.resource.resource, self.name),
+            None => write!(f, "{}/{}", self.resource.resource, self.name),
+        }
+    }
+}
+
+/// One object a cluster should hold.
+#[derive(Clone, Debug)]
+pub struct DesiredCopy {
+    pub object: Value,
+    /// Hash of `object`: a changed hash means the copy must be applied again.
+    pub hash: u64,
+}
+
+/// Everything one cluster should hold (and nothing else TMC made may stay).
+#[derive(Clone, Debug, Default)]
+pub struct DesiredSet {
+    pub copies: BTreeMap<CopyKey, DesiredCopy>,
+}
+
+impl PartialEq for DesiredSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.copies.len() == other.copies.len()
+            && self
+                .copies
+                .iter()
+                .zip(&other.copies)
+                .all(|((ka, a), (kb, b))| ka == kb && a.hash == b.hash)
+    }
+}
+
+/// A placed workload in kcp.
+pub struct WorkloadInput<'a> {
+    pub resource: &'a GroupResource,
+    pub object: &'a Value,
+    /// Its logical cluster.
+    pub workspace: &'a str,
+}
+
+/// `(logical cluster, namespace, name)` of a ConfigMap or Secret in kcp.
+pub type ObjectRef = (String, String, String);
+
+/// What kcp holds, as the computation needs it.
+pub struct Inputs<'a> {
+    pub workloads: Vec<WorkloadInput<'a>>,
+    pub config_maps: &'a HashMap<ObjectRef, Arc<Value>>,
+    pub secrets: &'a HashMap<ObjectRef, Arc<Value>>,
+    /// The registered clusters; a decision naming another one syncs nothing.
+    pub registered: &'a BTreeSet<ClusterId>,
+}
+
+pub fn config_maps() -> GroupResource {
+    GroupResource::new("", "configmaps")
+}
+pub fn secrets() -> GroupResource {
+    GroupResource::new("", "secrets")
+}
+pub fn namespaces() -> GroupResource {
+    GroupResource::new("", "namespaces")
+}
+
+/// Whether TMC may sync `object`: it carries the finalizer and is not being deleted.
+pub fn is_syncable(object: &Value) -> bool {
+    object["metadata"]["deletionTimestamp"].is_null() && has_finalizer(object)
+}
+
+pub fn has_finalizer(object: &Value) -> bool {
+    object["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|v| v == FINALIZER))
+}
+
+/// The clusters `object`'s recorded decision names.
+pub fn decided_clusters(object: &Value) -> Vec<ClusterId> {
+    RecordedDecision::from_object(object)
+        .map(|d| d.cluster_ids())
+        .unwrap_or_default()
+}
+
+/// The key of `object`'s copy (a kcp object of `resource` in `workspace`).
+pub fn copy_key(resource: &GroupResource, workspace: &str, object: &Value) -> CopyKey {
+    let ns = object["metadata"]["namespace"].as_str().unwrap_or_default();
+    CopyKey {
+        resource: resource.clone(),
+        namespace: Some(physical_namespace(workspace, ns)),
+        name: object["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+/// The desired set of every registered cluster (empty sets included: a
+/// cluster with nothing wanted must remove what TMC left there).
+pub fn desired_sets(inputs: &Inputs<'_>) -> BTreeMap<ClusterId, DesiredSet> {
+    let mut sets: BTreeMap<ClusterId, DesiredSet> = inputs
+        .registered
+        .iter()
+        .map(|c| (c.clone(), DesiredSet::default()))
+        .collect();
+    for w in &inputs.workloads {
+        if !is_syncable(w.object) {
+            continue;
+        }
+        let ns = w.object["metadata"]["namespace"].as_str().unwrap_or_default();
+        let pns = physical_namespace(w.workspace, ns);
+        let target = Target {
+            workspace: w.workspace,
+            physical_namespace: &pns,
+        };
+        let refs = references(w.object);
+        let lookup = |map: &HashMap<ObjectRef, Arc<Value>>, name: &str| {
+            map.get(&(w.workspace.to_owned(), ns.to_owned(), name.to_owned()))
+                .cloned()
+        };
+        let mut copies = vec![(
+            copy_key(w.resource, w.workspace, w.object),
+            transform::downstream(w.object, target),
+        )];
+        for name in &refs.config_maps {
+            if let Some(cm) = lookup(inputs.config_maps, name) {
+                copies.push((
+                    copy_key(&config_maps(), w.workspace, &cm),
+                    transform::downstream(&cm, target),
+                ));
+            }
+        }
+        for name in &refs.secrets {
+            if let Some(s) = lookup(inputs.secrets, name) {
+                // A service-account token is bound to kcp's service account; a copy would be useless.
+                if s["type"] != "kubernetes.io/service-account-token" {
+                    copies.push((
+                        copy_key(&secrets(), w.workspace, &s),
+                        transform::downstream(&s, target),
+                    ));
+                }
+            }
+        }
+        for cluster in decided_clusters(w.object) {
+            let Some(set) = sets.get_mut(&cluster) else {
+                continue;
+            };
+            let registration = format!("{}/{}", cluster.logical_cluster, cluster.name);
+            let ns_key = CopyKey {
+                resource: namespaces(),
+                namespace: None,
+                name: pns.clone(),
+            };
+            set.copies
+                .entry(ns_key)
+                .or_insert_with(|| desired(transform::namespace(&pns, w.workspace, ns, &registration)));
+            for (key, object) in &copies {
+                set.copies
+                    .entry(key.clone())
+                    .or_insert_with(|| desired(object.clone()));
+            }
+        }
+    }
+    sets
+}
+
+fn desired(object: Value) -> DesiredCopy {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    object.to_string().hash(&mut h);
+    DesiredCopy {
+        hash: h.finish(),
+        object,
+    }
+}
