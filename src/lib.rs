@@ -24,4 +24,5 @@ pub mod resources;
 pub mod runtime;
 pub mod selectors;
 pub mod server;
+pub mod sync;
 pub mod tls;

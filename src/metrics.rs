@@ -67,6 +67,14 @@ pub struct Metrics {
     pub reconcile_errors: Family<ControllerLabels, Counter>,
     /// 1 when a registered cluster is Ready, else 0.
     pub cluster_ready: Family<ClusterLabels, Gauge>,
+    /// Sync actions a cluster's worker still has to carry out in its current round.
+    pub sync_queue_depth: Family<ClusterLabels, Gauge>,
+    /// Latency of one sync request (apply, delete) to a physical cluster.
+    pub sync_request_duration: Family<ClusterLabels, Histogram>,
+    /// Edits on a physical copy that TMC reverted.
+    pub sync_drift_reverts: Family<ClusterLabels, Counter>,
+    /// Time from a change of what a cluster should hold to the copy being applied.
+    pub sync_latency: Family<ClusterLabels, Histogram>,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
@@ -121,6 +129,32 @@ impl Metrics {
             "1 when a registered physical cluster is Ready, else 0",
             cluster_ready.clone(),
         );
+        let sync_queue_depth = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "sync_queue_depth",
+            "Sync actions a physical cluster's worker still has to carry out",
+            sync_queue_depth.clone(),
+        );
+        let sync_request_duration =
+            Family::<ClusterLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        registry.register(
+            "sync_request_duration_seconds",
+            "Latency of one sync request (apply or delete) to a physical cluster",
+            sync_request_duration.clone(),
+        );
+        let sync_latency =
+            Family::<ClusterLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        registry.register(
+            "sync_latency_seconds",
+            "Time from a change of what a physical cluster should hold to the copy being applied there",
+            sync_latency.clone(),
+        );
+        let sync_drift_reverts = Family::<ClusterLabels, Counter>::default();
+        registry.register(
+            "sync_drift_reverts",
+            "Edits of a physical copy that TMC reverted",
+            sync_drift_reverts.clone(),
+        );
         let features = Family::<FeatureLabels, Gauge>::default();
         for state in gates.states() {
             features
@@ -144,6 +178,10 @@ impl Metrics {
             decisions_recorded,
             reconcile_errors,
             cluster_ready,
+            sync_queue_depth,
+            sync_request_duration,
+            sync_drift_reverts,
+            sync_latency,
         })
     }
 

@@ -242,6 +242,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     interval: args.placement_interval,
                     strategies: gates.enabled(Gate::TmcPlacementStrategies),
                 }),
+                sync: crate::sync::controller::Settings {
+                    aggregate_status: gates.enabled(Gate::TmcStatusAggregation),
+                    cluster_timeout: args.probe_timeout,
+                    interval: args.placement_interval,
+                },
                 resolver: resolver.clone(),
                 metrics: metrics.clone(),
             },
@@ -349,6 +354,8 @@ struct Watched {
     served: Vec<ServedResource>,
     /// Placement settings; `None` leaves workloads alone.
     decisions: Option<crate::decisions::Settings>,
+    /// How placed workloads are synced to their clusters.
+    sync: crate::sync::controller::Settings,
     resolver: Arc<WorkspaceResolver>,
     metrics: Arc<crate::metrics::Metrics>,
 }
@@ -359,6 +366,7 @@ async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, pr
         export,
         served,
         decisions,
+        sync,
         resolver,
         metrics,
     } = w;
@@ -409,11 +417,15 @@ async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, pr
         .into_iter()
         .map(|k| (k.resource, k.api_version, k.kind))
         .collect::<Vec<_>>();
-    watched.push((
-        GroupResource::new("", "namespaces"),
-        "v1".into(),
-        "Namespace".into(),
-    ));
+    // Namespaces (their labels select workloads), and the ConfigMaps and
+    // Secrets workloads reference (sync copies them), through the export's claims.
+    for (plural, kind) in [
+        ("namespaces", "Namespace"),
+        ("configmaps", "ConfigMap"),
+        ("secrets", "Secret"),
+    ] {
+        watched.push((GroupResource::new("", plural), "v1".into(), kind.into()));
+    }
     for (gr, api_version, kind) in watched {
         let (group, version) = match api_version.split_once('/') {
             Some((g, v)) => (g.to_owned(), v.to_owned()),
@@ -429,12 +441,30 @@ async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, pr
         };
         tokio::spawn(watch::reflect(workload_client.clone(), api, index.clone()));
     }
+    let sync_states = crate::sync::controller::SyncStates::default();
+    tokio::spawn(crate::sync::controller::run(
+        index.clone(),
+        crate::sync::board::Board::default(),
+        sync_states.clone(),
+        crate::sync::controller::Clients {
+            workloads: workload_vw.clone(),
+            tmc: tmc_vw.clone(),
+        },
+        sync,
+        metrics.clone(),
+    ));
     let writers = crate::decisions::Writers {
         workloads: workload_vw,
         tmc: tmc_vw,
     };
     tokio::spawn(crate::decisions::run(
-        index, live, resolver, writers, decisions, metrics,
+        index,
+        live,
+        resolver,
+        writers,
+        decisions,
+        metrics,
+        sync_states,
     ));
 }
 

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
     printcolumn = r#"{"name":"Policy","type":"string","jsonPath":".spec.policy","description":"WorkloadPlacement governing it (default: the default placement)"}"#,
     printcolumn = r#"{"name":"Clusters","type":"string","jsonPath":".status.clusterNames","description":"Clusters it is placed on"}"#,
     printcolumn = r#"{"name":"State","type":"string","jsonPath":".status.outcome","description":"Placed, PartiallyPlaced or Unschedulable"}"#,
+    printcolumn = r#"{"name":"Sync","type":"string","jsonPath":".status.sync","description":"The copies' state, the worst over the clusters: Ready, Progressing, Pending, Deleting or Error"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     printcolumn = r#"{"name":"Strategy","type":"string","jsonPath":".spec.strategy","priority":1,"description":"How clusters are chosen"}"#,
     printcolumn = r#"{"name":"Message","type":"string","jsonPath":".status.message","priority":1,"description":"The outcome in words"}"#
@@ -76,6 +77,10 @@ pub struct PlacementStatus {
     /// Whether the decision is recorded in kcp (on the workload's
     /// `tmc.kcp.io/placement` annotation) yet.
     pub recorded: bool,
+    /// The copies' state over all chosen clusters, the worst of them: Ready,
+    /// Progressing, Pending, Deleting or Error; empty when placed nowhere.
+    #[serde(default)]
+    pub sync: String,
 }
 
 /// One chosen cluster.
@@ -86,8 +91,13 @@ pub struct PlacedCluster {
     pub name: String,
     /// Logical cluster holding the registration.
     pub workspace: String,
-    /// Pending (decided, not synced yet), Synced, Error or Deleting.
+    /// The copy on this cluster: Pending (decided, not applied yet),
+    /// Progressing (applied, not ready yet), Ready, Error (the message says
+    /// why; TMC retries) or Deleting.
     pub state: String,
+    /// The state in words, when there is more to say.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
 }
 
 /// Why a candidate cluster was chosen or not.

@@ -26,6 +26,9 @@ use crate::placement::inputs;
 use crate::placement::record::RecordedDecision;
 use crate::placement::{self, place_all, Decision, Policy, Workload};
 use crate::registration::live::LiveStatus;
+use crate::sync::controller::SyncStates;
+use crate::sync::desired::has_finalizer;
+use crate::sync::naming::FINALIZER;
 use publish::{ViewClock, ViewPublisher};
 
 /// The index's name for the `placements` view.
@@ -104,6 +107,7 @@ pub async fn run(
     writers: Writers,
     settings: Settings,
     metrics: Arc<Metrics>,
+    sync_states: SyncStates,
 ) {
     let provider = loop {
         match resolver.resolve(&settings.provider_workspace).await {
@@ -138,7 +142,9 @@ pub async fn run(
         clock: ViewClock::default(),
         written: HashMap::new(),
         metrics,
+        sync_states: sync_states.clone(),
     };
+    let mut sync_changes = sync_states.subscribe();
     loop {
         let started = std::time::Instant::now();
         controller
@@ -153,6 +159,11 @@ pub async fn run(
             _ = changes.changed() => {
                 // Let a burst of events land before deciding again.
                 tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            // A copy's state changed: only the view needs refreshing, but a
+            // round is cheap enough to do it the one way.
+            _ = sync_changes.changed() => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             _ = tokio::time::sleep(controller.settings.interval) => {}
         }
@@ -173,6 +184,8 @@ struct Controller {
     /// Decisions this process wrote, until the index shows them.
     written: HashMap<ObjectKey, RecordedDecision>,
     metrics: Arc<Metrics>,
+    /// Each workload's state on its clusters, from sync.
+    sync_states: SyncStates,
 }
 
 /// A workload with its kcp object.
@@ -317,6 +330,9 @@ impl Controller {
             let Some(decision) = decision else { continue };
             let recorded = self.record(p, &kinds[p.kind].api_prefix, decision).await;
             let kind = &kinds[p.kind];
+            let sync = object_key(&p.object)
+                .ok()
+                .and_then(|key| self.sync_states.get(&kind.resource, &key));
             let view = view::placement_view(
                 &view::WorkloadObject {
                     api_version: &kind.api_version,
@@ -325,6 +341,7 @@ impl Controller {
                 },
                 decision,
                 recorded,
+                sync.as_deref(),
             );
             if let Ok(key) = object_key(&view) {
                 views.insert(key, view);
@@ -370,14 +387,20 @@ impl Controller {
     }
 
     /// Records `decision` on the workload in kcp unless it is recorded
-    /// already; whether kcp holds it afterwards.
+    /// already, together with sync's finalizer (so no copy can exist
+    /// without it); whether kcp holds the decision afterwards.
     async fn record(&mut self, p: &Placed, api_prefix: &str, decision: &Decision) -> bool {
         let want = RecordedDecision::of(decision);
         let Ok(key) = object_key(&p.object) else {
             return false;
         };
         let stored = RecordedDecision::from_object(&p.object);
-        if stored.as_ref() == Some(&want) {
+        if !p.object["metadata"]["deletionTimestamp"].is_null() {
+            // Being deleted: sync removes the copies; nothing may be added now.
+            return stored.is_some();
+        }
+        let needs_finalizer = !has_finalizer(&p.object);
+        if stored.as_ref() == Some(&want) && !needs_finalizer {
             self.written.remove(&key);
             return true;
         }
@@ -389,7 +412,18 @@ impl Controller {
             "/clusters/{}{api_prefix}/namespaces/{}/{}/{}",
             w.logical_cluster, w.namespace, w.resource.resource, w.name
         );
-        let body = serde_json::to_vec(&want.merge_patch()).expect("a patch serializes");
+        let mut patch = want.merge_patch();
+        if needs_finalizer {
+            let mut finalizers = p.object["metadata"]["finalizers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            finalizers.push(FINALIZER.into());
+            patch["metadata"]["finalizers"] = finalizers.into();
+            // Fails (409) rather than drop a finalizer someone added meanwhile.
+            patch["metadata"]["resourceVersion"] = p.object["metadata"]["resourceVersion"].clone();
+        }
+        let body = serde_json::to_vec(&patch).expect("a patch serializes");
         let req = http::Request::patch(path)
             .header("Content-Type", "application/merge-patch+json")
             .body(body)
@@ -401,6 +435,10 @@ impl Controller {
                 self.written.insert(key, want);
                 self.metrics.decisions_recorded.inc();
                 true
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                tracing::debug!(workload = %w, "the workload changed meanwhile; recording next round");
+                false
             }
             Err(e) => {
                 tracing::warn!(workload = %w, error = %e, "recording the placement decision failed; retrying next round");

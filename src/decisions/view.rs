@@ -14,6 +14,8 @@ use crate::api::{
 use crate::index::CLUSTER_ANNOTATION;
 use crate::placement::record::outcome_word;
 use crate::placement::{conflict_reason, Decision, VerdictResult, POLICY_CONFLICT};
+use crate::sync::controller::ClusterSync;
+use crate::sync::state::CopyState;
 
 /// The workload a view is about, as kcp serves it.
 pub struct WorkloadObject<'a> {
@@ -30,7 +32,12 @@ pub fn view_name(kind: &str, name: &str) -> String {
 
 /// The `Placement` view object for `decision`, without a resourceVersion
 /// (the caller sets one when the content changes).
-pub fn placement_view(w: &WorkloadObject<'_>, decision: &Decision, recorded: bool) -> Value {
+pub fn placement_view(
+    w: &WorkloadObject<'_>,
+    decision: &Decision,
+    recorded: bool,
+    sync: Option<&[ClusterSync]>,
+) -> Value {
     let meta = &w.object["metadata"];
     let name = meta["name"].as_str().unwrap_or_default();
     let namespace = meta["namespace"].as_str().unwrap_or_default();
@@ -60,11 +67,14 @@ pub fn placement_view(w: &WorkloadObject<'_>, decision: &Decision, recorded: boo
         clusters: decision
             .selected
             .iter()
-            .map(|c| PlacedCluster {
-                name: c.name.clone(),
-                workspace: c.logical_cluster.clone(),
-                // Sync is not built yet: a recorded decision waits for it.
-                state: "Pending".into(),
+            .map(|c| {
+                let synced = sync.and_then(|s| s.iter().find(|s| s.cluster == *c));
+                PlacedCluster {
+                    name: c.name.clone(),
+                    workspace: c.logical_cluster.clone(),
+                    state: synced.map_or(CopyState::Pending, |s| s.state).as_str().into(),
+                    message: synced.map(|s| s.message.clone()).unwrap_or_default(),
+                }
             })
             .collect(),
         candidates: decision
@@ -98,6 +108,7 @@ pub fn placement_view(w: &WorkloadObject<'_>, decision: &Decision, recorded: boo
             })
             .collect(),
         recorded,
+        sync: sync_summary(decision, sync).into(),
     };
     json!({
         "apiVersion": crate::api::API_VERSION,
@@ -113,6 +124,26 @@ pub fn placement_view(w: &WorkloadObject<'_>, decision: &Decision, recorded: boo
         "spec": spec,
         "status": status,
     })
+}
+
+/// The copies' state in one word: the worst over the chosen clusters, and
+/// clusters still holding a copy it no longer should (Deleting).
+fn sync_summary(decision: &Decision, sync: Option<&[ClusterSync]>) -> &'static str {
+    let states: Vec<CopyState> = match sync {
+        Some(s) => {
+            let mut states: Vec<CopyState> = s.iter().map(|c| c.state).collect();
+            if decision
+                .selected
+                .iter()
+                .any(|c| !s.iter().any(|s| s.cluster == *c))
+            {
+                states.push(CopyState::Pending);
+            }
+            states
+        }
+        None => decision.selected.iter().map(|_| CopyState::Pending).collect(),
+    };
+    crate::sync::state::summary(&states)
 }
 
 /// The rule's name as the view shows it (a stable word, not prose).

@@ -33,16 +33,22 @@ pub async fn probe(kubeconfig: &[u8], timeout: Duration, required: &[RequiredApi
 }
 
 async fn client_from(kubeconfig: &[u8], timeout: Duration) -> Result<kube::Client, KubeconfigFault> {
-    let text = std::str::from_utf8(kubeconfig).map_err(|_| KubeconfigFault::NotYaml)?;
-    let parsed = Kubeconfig::from_yaml(text).map_err(|_| KubeconfigFault::NotYaml)?;
-    check_tenant_kubeconfig(&parsed)?;
-    let mut config = kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
-        .await
-        .map_err(|_| KubeconfigFault::Unusable)?;
+    let mut config = config_from(kubeconfig).await?;
     config.connect_timeout = Some(timeout);
     config.read_timeout = Some(timeout);
     config.write_timeout = Some(timeout);
     kube::Client::try_from(config).map_err(|_| KubeconfigFault::Unusable)
+}
+
+/// The client configuration of a tenant's kubeconfig, refusing any that
+/// would run a command or read a local file.
+pub(crate) async fn config_from(kubeconfig: &[u8]) -> Result<kube::Config, KubeconfigFault> {
+    let text = std::str::from_utf8(kubeconfig).map_err(|_| KubeconfigFault::NotYaml)?;
+    let parsed = Kubeconfig::from_yaml(text).map_err(|_| KubeconfigFault::NotYaml)?;
+    check_tenant_kubeconfig(&parsed)?;
+    kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
+        .await
+        .map_err(|_| KubeconfigFault::Unusable)
 }
 
 /// A kubeconfig comes from a tenant's Secret: tmc-server must never run a

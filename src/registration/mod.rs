@@ -146,7 +146,7 @@ async fn probe_loop(
 
 /// The registration's kubeconfig bytes, or the credentials problem (`None`
 /// when kcp itself could not be read).
-async fn read_kubeconfig(
+pub(crate) async fn read_kubeconfig(
     vw: &kube::Client,
     cluster: &str,
     r: &ClusterRegistration,
