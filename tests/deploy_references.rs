@@ -34,6 +34,14 @@ fn exported() -> BTreeSet<String> {
             cluster: "c".into(),
         })
         .set(1);
+    let cluster = ClusterLabels {
+        workspace: "w".into(),
+        cluster: "c".into(),
+    };
+    m.sync_queue_depth.get_or_create(&cluster).set(0);
+    m.sync_request_duration.get_or_create(&cluster).observe(0.01);
+    m.sync_latency.get_or_create(&cluster).observe(0.05);
+    m.sync_drift_reverts.get_or_create(&cluster).inc();
     m.reconcile_error("decisions");
     m.placement_round_duration.observe(0.1);
     let _watch = WatchGuard::new(&m, "placements");
@@ -126,6 +134,10 @@ fn alerts_and_dashboard_use_only_exported_metrics() {
         "tmc_reconcile_errors_total",
         "tmc_cluster_ready",
         "tmc_feature_enabled",
+        "tmc_sync_queue_depth",
+        "tmc_sync_request_duration_seconds_bucket",
+        "tmc_sync_latency_seconds_bucket",
+        "tmc_sync_drift_reverts_total",
     ] {
         assert!(
             used.contains(family),
@@ -148,7 +160,7 @@ fn promtool_accepts_the_alert_rules() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "promtool check rules: {text}");
-    assert!(text.contains("SUCCESS: 5 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 6 rules found"), "{text}");
 }
 
 #[test]

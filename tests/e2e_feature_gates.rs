@@ -1,6 +1,7 @@
 //! Feature gates switch real capabilities off, end to end: TMC=false leaves
 //! kcp untouched and serves nothing; TMCViews=false serves no views while
-//! decisions are still recorded; TMCPlacementStrategies=false places every
+//! decisions are still recorded; TMCStatusAggregation=false syncs the workload
+//! but writes no status to kcp; TMCPlacementStrategies=false places every
 //! policy RoundRobin; TMCFailover=false keeps workloads on a cluster NotReady
 //! past the toleration.
 
@@ -95,13 +96,14 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     off.kill();
 
     // TMCViews=false: decisions recorded, no views served.
+    // TMCStatusAggregation=false: the copy is made, kcp's .status is left alone.
     let mut no_views = start(
         &kcp,
         &bins.kubectl,
         dir.path(),
         "tmc-no-views",
         &[
-            "--feature-gates=TMCViews=false",
+            "--feature-gates=TMCViews=false,TMCStatusAggregation=false",
             "--probe-interval=1s",
             "--placement-interval=1s",
         ],
@@ -124,6 +126,22 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         "TMCViews=false: decision recorded ({}), placements and sharedclusters not served",
         recorded(&k).unwrap_or_default()
     );
+    let workspace = k.get_json(&["deployment", "web", "-n", "default"])?["metadata"]["annotations"]
+        ["kcp.io/cluster"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let pns = kcp_tmc::sync::naming::physical_namespace(&workspace, "default");
+    wait_for("the copy on east", Duration::from_secs(60), || {
+        east.kubectl.get_json(&["deployment", "web", "-n", &pns]).ok()
+    })?;
+    std::thread::sleep(Duration::from_secs(5));
+    let status = &k.get_json(&["deployment", "web", "-n", "default"])?["status"];
+    anyhow::ensure!(
+        status.is_null() || status == &serde_json::json!({}),
+        "TMCStatusAggregation=false wrote a status: {status}"
+    );
+    println!("TMCStatusAggregation=false: copy made in {pns} on east, kcp .status untouched for 5s");
     no_views.kill();
 
     // TMCPlacementStrategies=false and TMCFailover=false.
@@ -152,6 +170,16 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         strategy == "RoundRobin",
         "policy 'spread' placed with {strategy} although strategies are off"
     );
+    // With aggregation on again, the kcp object gets its status.
+    wait_for(
+        "kcp .status with the Synced condition",
+        Duration::from_secs(60),
+        || {
+            let d = k.get_json(&["deployment", "web", "-n", "default"]).ok()?;
+            let conditions = d["status"]["conditions"].as_array()?.clone();
+            conditions.iter().any(|c| c["type"] == "Synced").then_some(())
+        },
+    )?;
     let before = recorded(&k);
     let stopped = Instant::now();
     east.stop();

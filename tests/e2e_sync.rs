@@ -271,6 +271,31 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     );
     println!("drift reverted: {}", synced["message"]);
 
+    // /metrics shows sync per cluster, as an operator reads it.
+    let metrics = tmc.kubectl.ok(&["get", "--raw", "/metrics"])?;
+    let value = |prefix: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(prefix) && l.contains(&format!("cluster=\"{chosen}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    for (sample, at_least) in [
+        ("tmc_sync_latency_seconds_count", 2.0),
+        ("tmc_sync_request_duration_seconds_count", 4.0),
+        ("tmc_sync_drift_reverts_total", 1.0),
+    ] {
+        let v = value(sample);
+        anyhow::ensure!(
+            v >= at_least,
+            "{sample} on {chosen} = {v}, want >= {at_least}:\n{metrics}"
+        );
+    }
+    anyhow::ensure!(
+        metrics.lines().any(|l| l.starts_with("tmc_sync_queue_depth{")),
+        "no tmc_sync_queue_depth:\n{metrics}"
+    );
+
     // A foreign object holding a name TMC needs is never overwritten.
     on.kubectl.apply(
         &json!({"apiVersion": "v1", "kind": "ConfigMap",

@@ -13,6 +13,8 @@ pub mod publish;
 pub mod view;
 
 use std::collections::{BTreeMap, HashMap};
+
+use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -156,15 +158,12 @@ pub async fn run(
             .placement_round_duration
             .observe(started.elapsed().as_secs_f64());
         tokio::select! {
-            _ = changes.changed() => {
-                // Let a burst of events land before deciding again.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            // No debounce: a new workload is decided at once. Events that
+            // arrive during a round are coalesced into the next one.
+            _ = changes.changed() => {}
             // A copy's state changed: only the view needs refreshing, but a
             // round is cheap enough to do it the one way.
-            _ = sync_changes.changed() => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            _ = sync_changes.changed() => {}
             _ = tokio::time::sleep(controller.settings.interval) => {}
         }
     }
@@ -186,6 +185,51 @@ struct Controller {
     metrics: Arc<Metrics>,
     /// Each workload's state on its clusters, from sync.
     sync_states: SyncStates,
+}
+
+/// What recording one decision takes.
+enum RecordStep {
+    /// Nothing to write; whether kcp holds the decision.
+    Done(bool),
+    Write(Box<PendingRecord>),
+}
+
+/// A decision to write to kcp.
+struct PendingRecord {
+    key: ObjectKey,
+    workload: String,
+    want: RecordedDecision,
+    path: String,
+    patch: Value,
+}
+
+impl PendingRecord {
+    /// Writes it: `Ok(true)` when kcp took it, `Ok(false)` when the workload
+    /// changed meanwhile (the next round retries), `Err` when the write failed.
+    async fn send(&self, client: &kube::Client) -> Result<bool, ()> {
+        let body = serde_json::to_vec(&self.patch).expect("a patch serializes");
+        let req = http::Request::patch(self.path.as_str())
+            .header("Content-Type", "application/merge-patch+json")
+            .body(body)
+            .expect("static request");
+        let w = &self.workload;
+        match client.request::<Value>(req).await {
+            Ok(_) => {
+                let clusters: Vec<&String> = self.want.clusters.iter().map(|c| &c.name).collect();
+                tracing::info!(workload = %w, policy = self.want.policy, ?clusters,
+                    reason = self.want.reason, "placement decision recorded");
+                Ok(true)
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                tracing::debug!(workload = %w, "the workload changed meanwhile; recording next round");
+                Ok(false)
+            }
+            Err(e) => {
+                tracing::warn!(workload = %w, error = %e, "recording the placement decision failed; retrying next round");
+                Err(())
+            }
+        }
+    }
 }
 
 /// A workload with its kcp object.
@@ -325,10 +369,43 @@ impl Controller {
             }
         }
 
-        let mut views: HashMap<ObjectKey, Value> = HashMap::new();
-        for (p, decision) in all.iter().zip(&decisions) {
+        // Decisions to record are written concurrently: a burst of new
+        // workloads costs a few round trips, not one per workload.
+        let mut recorded = vec![false; all.len()];
+        let mut writes = Vec::new();
+        for (i, (p, decision)) in all.iter().zip(&decisions).enumerate() {
             let Some(decision) = decision else { continue };
-            let recorded = self.record(p, &kinds[p.kind].api_prefix, decision).await;
+            match self.record_step(p, &kinds[p.kind].api_prefix, decision) {
+                RecordStep::Done(r) => recorded[i] = r,
+                RecordStep::Write(w) => writes.push((i, w)),
+            }
+        }
+        let client = self.writers.workloads.clone();
+        let results: Vec<(usize, Box<PendingRecord>, Result<bool, ()>)> = futures::stream::iter(writes)
+            .map(|(i, w)| {
+                let client = client.clone();
+                async move {
+                    let ok = w.send(&client).await;
+                    (i, w, ok)
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for (i, w, outcome) in results {
+            match outcome {
+                Ok(true) => {
+                    self.metrics.decisions_recorded.inc();
+                    self.written.insert(w.key, w.want);
+                    recorded[i] = true;
+                }
+                Ok(false) => {}
+                Err(()) => self.metrics.reconcile_error("decisions"),
+            }
+        }
+        let mut views: HashMap<ObjectKey, Value> = HashMap::new();
+        for ((p, decision), recorded) in all.iter().zip(&decisions).zip(recorded) {
+            let Some(decision) = decision else { continue };
             let kind = &kinds[p.kind];
             let sync = object_key(&p.object)
                 .ok()
@@ -386,26 +463,26 @@ impl Controller {
         self.shared.publish(&self.index, &mut self.clock, shared);
     }
 
-    /// Records `decision` on the workload in kcp unless it is recorded
-    /// already, together with sync's finalizer (so no copy can exist
-    /// without it); whether kcp holds the decision afterwards.
-    async fn record(&mut self, p: &Placed, api_prefix: &str, decision: &Decision) -> bool {
+    /// What recording `decision` on the workload takes: nothing (whether kcp
+    /// holds it), or a write of the decision together with sync's finalizer
+    /// (so no copy can exist without it).
+    fn record_step(&mut self, p: &Placed, api_prefix: &str, decision: &Decision) -> RecordStep {
         let want = RecordedDecision::of(decision);
         let Ok(key) = object_key(&p.object) else {
-            return false;
+            return RecordStep::Done(false);
         };
         let stored = RecordedDecision::from_object(&p.object);
         if !p.object["metadata"]["deletionTimestamp"].is_null() {
             // Being deleted: sync removes the copies; nothing may be added now.
-            return stored.is_some();
+            return RecordStep::Done(stored.is_some());
         }
         let needs_finalizer = !has_finalizer(&p.object);
         if stored.as_ref() == Some(&want) && !needs_finalizer {
             self.written.remove(&key);
-            return true;
+            return RecordStep::Done(true);
         }
         if self.written.get(&key) == Some(&want) {
-            return true;
+            return RecordStep::Done(true);
         }
         let w = &p.workload.key;
         let path = format!(
@@ -423,29 +500,13 @@ impl Controller {
             // Fails (409) rather than drop a finalizer someone added meanwhile.
             patch["metadata"]["resourceVersion"] = p.object["metadata"]["resourceVersion"].clone();
         }
-        let body = serde_json::to_vec(&patch).expect("a patch serializes");
-        let req = http::Request::patch(path)
-            .header("Content-Type", "application/merge-patch+json")
-            .body(body)
-            .expect("static request");
-        match self.writers.workloads.request::<Value>(req).await {
-            Ok(_) => {
-                tracing::info!(workload = %w, policy = want.policy, clusters = ?want.clusters.iter().map(|c| &c.name).collect::<Vec<_>>(),
-                    reason = want.reason, "placement decision recorded");
-                self.written.insert(key, want);
-                self.metrics.decisions_recorded.inc();
-                true
-            }
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                tracing::debug!(workload = %w, "the workload changed meanwhile; recording next round");
-                false
-            }
-            Err(e) => {
-                tracing::warn!(workload = %w, error = %e, "recording the placement decision failed; retrying next round");
-                self.metrics.reconcile_error("decisions");
-                false
-            }
-        }
+        RecordStep::Write(Box::new(PendingRecord {
+            key,
+            workload: w.to_string(),
+            want,
+            path,
+            patch,
+        }))
     }
 
     async fn policy_statuses(

@@ -147,6 +147,8 @@ struct Controller {
     kinds: Vec<WorkloadKind>,
     synced: Arc<Vec<ApiResource>>,
     workers: HashMap<ClusterId, WorkerHandle>,
+    /// The batch of kcp writes in flight.
+    writes: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn cluster_of(obj: &Value) -> String {
@@ -190,6 +192,7 @@ pub async fn run(
         kinds: workload_kinds(),
         synced: Arc::new(synced_kinds()),
         workers: HashMap::new(),
+        writes: None,
     };
     loop {
         c.round().instrument(tracing::debug_span!("sync_round")).await;
@@ -198,8 +201,6 @@ pub async fn run(
             _ = board_changes.changed() => {}
             _ = tokio::time::sleep(c.settings.interval) => {}
         }
-        // Let a burst of events land before the next round.
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -340,8 +341,21 @@ impl Controller {
             "sync round"
         );
         self.states.replace(states);
-        self.write_statuses(status_writes).await;
-        self.release(releases).await;
+        // kcp writes run beside the rounds, so handing desired sets to the
+        // workers never waits for them. One batch at a time: while one runs,
+        // later rounds skip theirs and the round after it recomputes.
+        let busy = self.writes.as_ref().is_some_and(|h| !h.is_finished());
+        let nothing = status_writes.is_empty() && releases.is_empty();
+        if !busy && !nothing {
+            let (client, metrics) = (self.clients.workloads.clone(), self.metrics.clone());
+            self.writes = Some(tokio::spawn(
+                async move {
+                    write_statuses(&client, &metrics, status_writes).await;
+                    release(&client, &metrics, releases).await;
+                }
+                .in_current_span(),
+            ));
+        }
     }
 
     /// Starts, restarts and stops workers to match the registrations, and
@@ -408,10 +422,15 @@ impl Controller {
             );
         }
     }
+}
 
-    async fn write_statuses(&self, writes: Vec<(WorkloadKind, Arc<Value>, Value)>) {
-        let client = &self.clients.workloads;
-        futures::stream::iter(writes)
+/// Writes aggregated statuses to kcp.
+async fn write_statuses(
+    client: &kube::Client,
+    metrics: &Metrics,
+    writes: Vec<(WorkloadKind, Arc<Value>, Value)>,
+) {
+    futures::stream::iter(writes)
             .for_each_concurrent(8, |(kind, obj, patch)| async move {
                 let path = format!("{}/status", object_path(&kind, &obj));
                 let req = http::Request::patch(path)
@@ -422,17 +441,16 @@ impl Controller {
                     Ok(_) => tracing::debug!(workload = %object_path(&kind, &obj), "status written to kcp"),
                     Err(e) => {
                         tracing::warn!(workload = %object_path(&kind, &obj), error = %e, "writing status to kcp failed; retrying next round");
-                        self.metrics.reconcile_error("sync");
+                        metrics.reconcile_error("sync");
                     }
                 }
             })
             .await;
-    }
+}
 
-    /// Removes TMC's finalizer from deleted workloads none of whose copies is left.
-    async fn release(&self, releases: Vec<(WorkloadKind, Arc<Value>)>) {
-        let client = &self.clients.workloads;
-        futures::stream::iter(releases)
+/// Removes TMC's finalizer from deleted workloads none of whose copies is left.
+async fn release(client: &kube::Client, metrics: &Metrics, releases: Vec<(WorkloadKind, Arc<Value>)>) {
+    futures::stream::iter(releases)
             .for_each_concurrent(8, |(kind, obj)| async move {
                 let rest: Vec<&Value> = obj["metadata"]["finalizers"]
                     .as_array()
@@ -451,12 +469,11 @@ impl Controller {
                     Err(KcpWriteError::Kube(kube::Error::Api(s))) if s.code == 404 || s.code == 409 => {}
                     Err(e) => {
                         tracing::warn!(workload = %object_path(&kind, &obj), error = %e, "removing the finalizer failed; retrying next round");
-                        self.metrics.reconcile_error("sync");
+                        metrics.reconcile_error("sync");
                     }
                 }
             })
             .await;
-    }
 }
 
 /// The error of a copy `obj` needs on the cluster (its namespace, or a
