@@ -1,7 +1,8 @@
 //! Sync end to end, with a real kcp and two real kube-apiservers, each with a
 //! real kube-controller-manager (deployment, replicaset, garbage-collector and
-//! namespace controllers): a Deployment and the ConfigMap it references appear
-//! on the chosen cluster in the workspace's physical namespace; an image change
+//! namespace controllers): a Deployment, the ConfigMap and Secret it references,
+//! and a Service appear on the chosen cluster in the workspace's physical
+//! namespace (the Service with the cluster's own address); an image change
 //! in kcp is applied there; the cluster's real status comes back into the kcp
 //! object's `.status` and the `placements` view (Ready once the test marks the
 //! Pod ready, as a kubelet would); an edit on the cluster is reverted and
@@ -33,7 +34,8 @@ fn deployment(name: &str, image: &str, config: &str) -> String {
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
             "template": {"metadata": {"labels": {"app": name}},
                 "spec": {"containers": [{"name": "c", "image": image,
-                    "envFrom": [{"configMapRef": {"name": config}}]}]}}}})
+                    "envFrom": [{"configMapRef": {"name": config}},
+                        {"secretRef": {"name": "shared-token", "optional": true}}]}]}}}})
     .to_string()
 }
 
@@ -131,6 +133,12 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     // Create: the Deployment and its ConfigMap appear on the decided cluster only.
     k.apply(r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}"#)?;
     apply(&k, &config_map("web-config", "hello"))?;
+    apply(
+        &k,
+        &json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "shared-token", "namespace": "shop"}, "data": {"token": "czNjcjN0"}})
+        .to_string(),
+    )?;
     apply(&k, &deployment("web", "nginx:1.27", "web-config"))?;
     let chosen = decided_cluster(&k, "web")?;
     let (on, off) = match clusters.iter().position(|c| c.name == chosen) {
@@ -150,6 +158,15 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         get(&on.kubectl, &["configmap", "web-config", "-n", &pns])
     })?;
     anyhow::ensure!(cm["data"]["greeting"] == "hello", "ConfigMap copy: {cm}");
+    let secret = wait_for("shared-token copied", WAIT, || {
+        get(&on.kubectl, &["secret", "shared-token", "-n", &pns])
+    })?;
+    anyhow::ensure!(
+        secret["data"]["token"] == "czNjcjN0" && secret["type"] == "Opaque",
+        "Secret copy: type {} keys {:?}",
+        secret["type"],
+        secret["data"].as_object().map(|d| d.keys().collect::<Vec<_>>())
+    );
     let labels = &copy["metadata"]["labels"];
     anyhow::ensure!(
         labels["tmc.kcp.io/managed-by"] == "tmc-server"
@@ -181,8 +198,47 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         off.name
     );
     println!(
-        "created: web and web-config on {chosen} in {pns}, not on {}",
+        "created: web, web-config and shared-token on {chosen} in {pns}, not on {}",
         off.name
+    );
+
+    // A Service travels too, without the addresses each cluster allocates.
+    apply(
+        &k,
+        &json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+        .to_string(),
+    )?;
+    let svc_cluster = wait_for("a decision for Service web", WAIT, || {
+        let s = get(&k, &["service", "web", "-n", "shop"])?;
+        let text = s["metadata"]["annotations"]["tmc.kcp.io/placement"]
+            .as_str()?
+            .to_owned();
+        let r: Value = serde_json::from_str(&text).ok()?;
+        r["clusters"][0]["name"].as_str().map(str::to_owned)
+    })?;
+    let svc_on = clusters.iter().find(|c| c.name == svc_cluster).unwrap();
+    let svc = wait_for("Service web downstream", WAIT, || {
+        get(&svc_on.kubectl, &["service", "web", "-n", &pns])
+    })?;
+    anyhow::ensure!(
+        svc["spec"]["clusterIP"]
+            .as_str()
+            .is_some_and(|ip| ip.starts_with("10.96.")),
+        "the physical cluster allocates the Service's address: {}",
+        svc["spec"]
+    );
+    wait_for("service-web Ready in the placements view", WAIT, || {
+        let v = tmc
+            .kubectl_at(TENANT)
+            .get_json(&["placement", "service-web", "-n", "shop"])
+            .ok()?;
+        (v["status"]["sync"] == "Ready").then_some(())
+    })?;
+    println!(
+        "service web on {svc_cluster} with clusterIP {}",
+        svc["spec"]["clusterIP"]
     );
 
     // Update: a new image in kcp reaches the copy.
@@ -337,6 +393,7 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
 
     // Delete: the copies go, then kcp releases the object.
     k.ok(&["delete", "deployment", "web", "api", "-n", "shop", "--wait=false"])?;
+    k.ok(&["delete", "service", "web", "-n", "shop", "--wait=false"])?;
     wait_for("web gone downstream", WAIT, || {
         get(&on.kubectl, &["deployment", "web", "-n", &pns])
             .is_none()

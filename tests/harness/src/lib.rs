@@ -17,6 +17,7 @@ pub mod physical;
 pub mod pki;
 pub mod process;
 pub mod tmc;
+pub mod up;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -2,57 +2,16 @@
 //! the printed instructions, run the printed kubectl command with the printed
 //! KUBECONFIG, press Ctrl-C, and check that nothing is left running.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 #[test]
 fn tmc_up_prints_commands_that_work_and_stops_cleanly() {
     let bins = tmc_harness::components::ensure().expect("real binaries");
     let up = env!("CARGO_BIN_EXE_tmc-up");
     let cwd = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(up)
-        .current_dir(cwd.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("tmc-up starts");
-
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().expect("piped");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut printed = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(300)) {
-            Ok(line) => {
-                let done = line.contains("Press Ctrl-C");
-                printed.push(line);
-                if done {
-                    break;
-                }
-            }
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "tmc-up printed no instructions within 5 minutes; got:\n{}",
-                    printed.join("\n")
-                );
-            }
-        }
-    }
-    let text = printed.join("\n");
-    let kubeconfig = printed
-        .iter()
-        .find_map(|l| l.strip_prefix("export KUBECONFIG="))
-        .unwrap_or_else(|| panic!("no `export KUBECONFIG=` line in:\n{text}"))
-        .to_owned();
+    let mut up = tmc_harness::up::Up::start(up.as_ref(), cwd.path()).expect("tmc-up");
+    let text = up.printed.join("\n");
+    let kubeconfig = up.kubeconfig.clone();
     assert!(text.contains("kubectl get clusterregistrations"), "{text}");
 
     // The printed command, as printed, with the printed KUBECONFIG.
@@ -95,21 +54,7 @@ fn tmc_up_prints_commands_that_work_and_stops_cleanly() {
     );
 
     // Ctrl-C.
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("tmc-up did not stop within 60s of Ctrl-C");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = up.interrupt().expect("tmc-up stops");
     assert!(status.success(), "tmc-up exited with {status}");
     assert!(
         !running(stack.to_str().unwrap()),

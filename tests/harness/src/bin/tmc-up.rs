@@ -1,5 +1,6 @@
 //! `tmc-up`: the whole of kcp-tmc on this machine, for trying it out. Starts a
-//! real kcp, one physical cluster (kube-apiserver over etcd) and tmc-server on
+//! real kcp, one physical cluster (kube-apiserver and kube-controller-manager
+//! over etcd) and tmc-server on
 //! loopback, sets up the provider workspace `root:tmc` and a tenant workspace
 //! `root:team-a`, writes a kubeconfig, prints what to try, and stops
 //! everything on Ctrl-C.
@@ -59,10 +60,13 @@ fn run() -> anyhow::Result<()> {
     let kcp = KcpServer::start(&bins, &path)?;
     step(
         t,
-        "starting the physical cluster \"east\" (etcd + kube-apiserver)",
+        "starting the physical cluster \"east\" (etcd + kube-apiserver + kube-controller-manager)",
     );
     let etcd = Etcd::start(&bins, &path)?;
     let east = PhysicalCluster::start(&bins, &etcd, &path, "east")?;
+    east.add_node("east-node", "8", "32Gi")?;
+    // Its deployment controller gives synced Deployments real status.
+    let controller_manager = east.start_controller_manager(&bins)?;
 
     step(
         t,
@@ -75,7 +79,12 @@ fn run() -> anyhow::Result<()> {
         "registering the physical cluster \"east\" in the tenant workspace",
     );
     let tenant = kcp.kubectl_at(TENANT);
-    let kubeconfig_path = east.kubeconfig.to_str().expect("utf-8 path").to_owned();
+    // tmc-server reads the kubeconfig from kcp, so it must carry its CA inline
+    // (what `kubectl tmc cluster register` does for users).
+    let flat = east.kubectl.ok(&["config", "view", "--raw", "--flatten"])?;
+    let flat_path = path.join("east-flat.kubeconfig");
+    std::fs::write(&flat_path, flat)?;
+    let kubeconfig_path = flat_path.to_str().expect("utf-8 path").to_owned();
     let secret = tenant.ok(&[
         "create",
         "secret",
@@ -96,6 +105,16 @@ fn run() -> anyhow::Result<()> {
     step(t, "starting tmc-server");
     let tmc = TmcServer::start(&tmc_binary, &kcp, &bins.kubectl, &path, &[])?;
 
+    step(t, "waiting for tmc-server to find \"east\" Ready");
+    tmc_harness::wait_for("east Ready", std::time::Duration::from_secs(120), || {
+        let r = tenant.get_json(&["clusterregistration", "east"]).ok()?;
+        let ready = r["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        ready.then_some(())
+    })?;
+
     let kubeconfig = std::fs::canonicalize(&state)?.join("kubeconfig");
     write_kubeconfig(&kubeconfig, &kcp, &tmc, &east)?;
     let kc = kubeconfig.display();
@@ -113,6 +132,9 @@ fn run() -> anyhow::Result<()> {
          # kcp itself, the same workspace (context \"kcp\"), and the physical cluster (\"east\"):\n\
          kubectl --context kcp get clusterregistrations\n\
          kubectl --context east get namespaces\n\n\
+         # a workload in kcp, synced to east (docs/getting-started.md):\n\
+         kubectl --context kcp apply --server-side -f docs/examples/hello.yaml\n\
+         kubectl get placements\n\n\
          Press Ctrl-C to stop everything.",
         logs = state.join("stack").display()
     );
@@ -124,6 +146,7 @@ fn run() -> anyhow::Result<()> {
     let _ = rx.recv();
     eprintln!("\n[tmc-up] stopping tmc-server, kcp, kube-apiserver and etcd");
     drop(tmc);
+    drop(controller_manager);
     drop(east);
     drop(etcd);
     drop(kcp);
