@@ -413,32 +413,11 @@ async fn start_watchers(kcp: Kcp, w: Watched, index: Index, live: LiveStatus, pr
                 return;
             }
         };
-    let mut watched = crate::decisions::workload_kinds()
-        .into_iter()
-        .map(|k| (k.resource, k.api_version, k.kind))
-        .collect::<Vec<_>>();
-    // Namespaces (their labels select workloads), and the ConfigMaps and
-    // Secrets workloads reference (sync copies them), through the export's claims.
-    for (plural, kind) in [
-        ("namespaces", "Namespace"),
-        ("configmaps", "ConfigMap"),
-        ("secrets", "Secret"),
-    ] {
-        watched.push((GroupResource::new("", plural), "v1".into(), kind.into()));
-    }
-    for (gr, api_version, kind) in watched {
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g.to_owned(), v.to_owned()),
-            None => (String::new(), api_version.clone()),
-        };
-        index.register(gr.clone());
-        let api = kube::discovery::ApiResource {
-            group,
-            version,
-            api_version,
-            kind,
-            plural: gr.resource.clone(),
-        };
+    // The workload kinds, namespaces (their labels select workloads), and the
+    // ConfigMaps and Secrets workloads reference (sync copies them), through
+    // the export and its claims: the kinds sync works on.
+    for api in crate::sync::controller::synced_kinds() {
+        index.register(GroupResource::new(&api.group, &api.plural));
         tokio::spawn(watch::reflect(workload_client.clone(), api, index.clone()));
     }
     let sync_states = crate::sync::controller::SyncStates::default();

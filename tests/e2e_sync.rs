@@ -12,8 +12,8 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tmc_harness::kubectl::run_plugin;
-use tmc_harness::{components, wait_for, Etcd, KcpServer, Kubectl, PhysicalCluster, StackDir, TmcServer};
+use tmc_harness::kubectl::{register_cluster, wait_clusters_ready};
+use tmc_harness::{components, physical, wait_for, Etcd, KcpServer, Kubectl, StackDir, TmcServer};
 
 const PROVIDER: &str = "root:tmc";
 const TENANT: &str = "root:team-a";
@@ -81,14 +81,7 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     let bins = components::ensure()?;
     let kcp = KcpServer::start(&bins, dir.path())?;
     let etcd = Etcd::start(&bins, dir.path())?;
-    let mut clusters = Vec::new();
-    let mut managers = Vec::new();
-    for name in ["east", "west"] {
-        let c = PhysicalCluster::start(&bins, &etcd, dir.path(), name)?;
-        c.add_node(&format!("{name}-node"), "8", "32Gi")?;
-        managers.push(c.start_controller_manager(&bins)?);
-        clusters.push(c);
-    }
+    let (clusters, managers) = physical::start_with_controllers(&bins, &etcd, dir.path(), &["east", "west"])?;
     kcp.setup_provider_and_tenants(PROVIDER, &[TENANT])?;
     let tenant_kubeconfig = kcp.kubeconfig_at(TENANT, &dir.path().join("team-a.kubeconfig"))?;
     let tmc = TmcServer::start(
@@ -103,32 +96,18 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         ],
     )?;
     for c in &clusters {
-        let (ok, out) = run_plugin(
+        register_cluster(
             &bins.kubectl,
             env!("CARGO_BIN_EXE_kubectl-tmc").as_ref(),
             &tenant_kubeconfig,
-            &[
-                "cluster",
-                "register",
-                &c.name,
-                "--kubeconfig",
-                c.kubeconfig.to_str().unwrap(),
-                "--location",
-                &format!("us-{}", c.name),
-            ],
-        );
-        anyhow::ensure!(ok, "register {}: {out}", c.name);
+            &c.name,
+            &c.kubeconfig,
+            &format!("us-{}", c.name),
+            &[],
+        )?;
     }
     let k = kcp.kubectl_at(TENANT);
-    wait_for("both clusters Ready", WAIT, || {
-        let list = k.get_json(&["clusterregistrations"]).ok()?;
-        let ready = list["items"]
-            .as_array()?
-            .iter()
-            .filter(|r| condition(r, "Ready").is_some_and(|c| c["status"] == "True"))
-            .count();
-        (ready == 2).then_some(())
-    })?;
+    wait_clusters_ready(&k, 2, WAIT)?;
 
     // Create: the Deployment and its ConfigMap appear on the decided cluster only.
     k.apply(r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}"#)?;

@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tmc_harness::kubectl::run_plugin;
-use tmc_harness::{components, wait_for, Etcd, KcpServer, Kubectl, PhysicalCluster, StackDir, TmcServer};
+use tmc_harness::kubectl::{register_cluster, wait_clusters_ready};
+use tmc_harness::{
+    components, physical, wait_for, Etcd, KcpServer, Kubectl, PhysicalCluster, StackDir, TmcServer,
+};
 
 const PROVIDER: &str = "root:tmc";
 const TENANT: &str = "root:team-a";
@@ -75,14 +77,7 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     let bins = components::ensure()?;
     let kcp = KcpServer::start(&bins, dir.path())?;
     let etcd = Etcd::start(&bins, dir.path())?;
-    let mut clusters = Vec::new();
-    let mut managers = Vec::new();
-    for name in ["a", "b"] {
-        let c = PhysicalCluster::start(&bins, &etcd, dir.path(), name)?;
-        c.add_node(&format!("{name}-node"), "64", "256Gi")?;
-        managers.push(c.start_controller_manager(&bins)?);
-        clusters.push(c);
-    }
+    let (clusters, managers) = physical::start_with_controllers(&bins, &etcd, dir.path(), &["a", "b"])?;
     kcp.setup_provider_and_tenants(PROVIDER, &[TENANT])?;
     let tenant_kubeconfig = kcp.kubeconfig_at(TENANT, &dir.path().join("team-a.kubeconfig"))?;
     let mut tmc = TmcServer::start(
@@ -93,36 +88,18 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         &["--probe-interval=1s", "--placement-interval=1s"],
     )?;
     for c in &clusters {
-        let (ok, out) = run_plugin(
+        register_cluster(
             &bins.kubectl,
             env!("CARGO_BIN_EXE_kubectl-tmc").as_ref(),
             &tenant_kubeconfig,
-            &[
-                "cluster",
-                "register",
-                &c.name,
-                "--kubeconfig",
-                c.kubeconfig.to_str().unwrap(),
-                "--location",
-                "lab",
-            ],
-        );
-        anyhow::ensure!(ok, "register {}: {out}", c.name);
+            &c.name,
+            &c.kubeconfig,
+            "lab",
+            &[],
+        )?;
     }
     let k = kcp.kubectl_at(TENANT);
-    wait_for("both clusters Ready", Duration::from_secs(90), || {
-        let list = k.get_json(&["clusterregistrations"]).ok()?;
-        let ready = list["items"]
-            .as_array()?
-            .iter()
-            .filter(|r| {
-                r["status"]["conditions"]
-                    .as_array()
-                    .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-            })
-            .count();
-        (ready == 2).then_some(())
-    })?;
+    wait_clusters_ready(&k, 2, Duration::from_secs(90))?;
     k.apply(r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"load"}}"#)?;
 
     // The rollout runs in the background; tmc-server is killed once it has

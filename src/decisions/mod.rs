@@ -21,7 +21,7 @@ use tracing::Instrument;
 
 use serde_json::Value;
 
-use crate::index::{object_key, GroupResource, Index, LogicalCluster, ObjectKey, Scope, CLUSTER_ANNOTATION};
+use crate::index::{cluster_of, object_key, GroupResource, Index, LogicalCluster, ObjectKey};
 use crate::kcp::workspaces::WorkspaceResolver;
 use crate::metrics::{ClusterLabels, Metrics};
 use crate::placement::inputs;
@@ -239,19 +239,9 @@ struct Placed {
     workload: Workload,
 }
 
-fn cluster_of(obj: &Value) -> String {
-    obj["metadata"]["annotations"][CLUSTER_ANNOTATION]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 impl Controller {
     fn list(&self, gr: &GroupResource) -> Vec<Arc<Value>> {
-        self.index
-            .list(gr, &Scope::AllClusters, None)
-            .map(|l| l.items)
-            .unwrap_or_default()
+        self.index.list_all(gr)
     }
 
     async fn round(&mut self) {

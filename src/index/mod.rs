@@ -149,6 +149,15 @@ pub fn object_key(obj: &Value) -> Result<ObjectKey, IndexError> {
     Ok((LogicalCluster(cluster.to_owned()), namespace, name.to_owned()))
 }
 
+/// The logical cluster an object served through a wildcard request lives in
+/// (empty when it carries no `kcp.io/cluster` annotation).
+pub fn cluster_of(obj: &Value) -> String {
+    obj["metadata"]["annotations"][CLUSTER_ANNOTATION]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// kcp's resourceVersions are decimal etcd revisions (per shard); anything
 /// else reads as 0.
 pub fn rv_of(obj: &Value) -> u64 {
@@ -367,6 +376,13 @@ impl Index {
     }
 
     /// One object, by its identity.
+    /// Every object of `gr` in every logical cluster (empty when unknown).
+    pub fn list_all(&self, gr: &GroupResource) -> Vec<Arc<Value>> {
+        self.list(gr, &Scope::AllClusters, None)
+            .map(|l| l.items)
+            .unwrap_or_default()
+    }
+
     pub fn get(&self, gr: &GroupResource, key: &ObjectKey) -> Option<Arc<Value>> {
         let inner = self.inner.read().expect("index lock");
         inner.get(gr)?.objects.get(key).cloned()

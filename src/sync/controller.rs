@@ -26,7 +26,7 @@ use super::synced_condition::synced_condition;
 use super::worker::{self, WorkerSettings};
 use crate::api::ClusterRegistration;
 use crate::decisions::{workload_kinds, WorkloadKind};
-use crate::index::{object_key, GroupResource, Index, ObjectKey, Scope, CLUSTER_ANNOTATION};
+use crate::index::{cluster_of, object_key, GroupResource, Index, ObjectKey};
 use crate::metrics::Metrics;
 use crate::placement::ClusterId;
 
@@ -102,32 +102,28 @@ impl SyncStates {
 /// The kinds a worker watches and applies: namespaces, ConfigMaps, Secrets
 /// and the workload export's kinds.
 pub fn synced_kinds() -> Vec<ApiResource> {
-    let core = |plural: &str, kind: &str| ApiResource {
-        group: String::new(),
-        version: "v1".into(),
-        api_version: "v1".into(),
-        kind: kind.into(),
-        plural: plural.into(),
-    };
-    let mut kinds = vec![
-        core("namespaces", "Namespace"),
-        core("configmaps", "ConfigMap"),
-        core("secrets", "Secret"),
-    ];
-    kinds.extend(workload_kinds().into_iter().map(|k| {
-        let (group, version) = match k.api_version.split_once('/') {
-            Some((g, v)) => (g.to_owned(), v.to_owned()),
-            None => (String::new(), k.api_version.clone()),
-        };
-        ApiResource {
-            group,
-            version,
-            api_version: k.api_version.clone(),
-            kind: k.kind.clone(),
-            plural: k.resource.resource.clone(),
-        }
-    }));
-    kinds
+    let core = ["namespaces:Namespace", "configmaps:ConfigMap", "secrets:Secret"]
+        .into_iter()
+        .filter_map(|k| k.split_once(':'))
+        .map(|(plural, kind)| ("v1".to_owned(), kind.to_owned(), plural.to_owned()));
+    let workloads = workload_kinds()
+        .into_iter()
+        .map(|k| (k.api_version, k.kind, k.resource.resource));
+    core.chain(workloads)
+        .map(|(api_version, kind, plural)| {
+            let (group, version) = match api_version.split_once('/') {
+                Some((g, v)) => (g.to_owned(), v.to_owned()),
+                None => (String::new(), api_version.clone()),
+            };
+            ApiResource {
+                group,
+                version,
+                api_version,
+                kind,
+                plural,
+            }
+        })
+        .collect()
 }
 
 struct WorkerHandle {
@@ -149,13 +145,6 @@ struct Controller {
     workers: HashMap<ClusterId, WorkerHandle>,
     /// The batch of kcp writes in flight.
     writes: Option<tokio::task::JoinHandle<()>>,
-}
-
-fn cluster_of(obj: &Value) -> String {
-    obj["metadata"]["annotations"][CLUSTER_ANNOTATION]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// Runs rounds forever: on every change in kcp or on a cluster, and at least every `settings.interval`.
@@ -206,10 +195,7 @@ pub async fn run(
 
 impl Controller {
     fn list(&self, gr: &GroupResource) -> Vec<Arc<Value>> {
-        self.index
-            .list(gr, &Scope::AllClusters, None)
-            .map(|l| l.items)
-            .unwrap_or_default()
+        self.index.list_all(gr)
     }
 
     fn by_ref(&self, gr: &GroupResource) -> HashMap<ObjectRef, Arc<Value>> {

@@ -93,6 +93,21 @@ fn sets_for(objects: &[Value]) -> BTreeMap<ClusterId, DesiredSet> {
     desired_sets(&inputs)
 }
 
+/// East's desired set when Deployment web is placed there.
+fn web_on_east() -> DesiredSet {
+    sets_for(&[deployment("web", &["east"], true)])
+        .remove(&ClusterId::new("prov", "east"))
+        .unwrap()
+}
+
+fn web_key(set: &DesiredSet) -> CopyKey {
+    set.copies
+        .keys()
+        .find(|k| k.resource == deployments())
+        .unwrap()
+        .clone()
+}
+
 fn keys(set: &DesiredSet) -> Vec<String> {
     set.copies.keys().map(ToString::to_string).collect()
 }
@@ -178,9 +193,7 @@ fn applied_of(set: &DesiredSet, actual: &BTreeMap<CopyKey, Arc<Value>>) -> HashM
 
 #[test]
 fn an_empty_cluster_gets_everything_created_namespace_first_config_before_workloads() {
-    let set = sets_for(&[deployment("web", &["east"], true)])
-        .remove(&ClusterId::new("prov", "east"))
-        .unwrap();
+    let set = web_on_east();
     let actions = plan(&set, &BTreeMap::new(), &HashMap::new());
     let kinds: Vec<(&str, &str)> = actions
         .iter()
@@ -201,9 +214,7 @@ fn an_empty_cluster_gets_everything_created_namespace_first_config_before_worklo
 
 #[test]
 fn a_converged_cluster_needs_nothing_and_a_restart_reapplies_once() {
-    let set = sets_for(&[deployment("web", &["east"], true)])
-        .remove(&ClusterId::new("prov", "east"))
-        .unwrap();
+    let set = web_on_east();
     let actual = actual_of(&set);
     let applied = applied_of(&set, &actual);
     assert_eq!(plan(&set, &actual, &applied), vec![]);
@@ -215,17 +226,10 @@ fn a_converged_cluster_needs_nothing_and_a_restart_reapplies_once() {
 
 #[test]
 fn edits_on_the_cluster_are_reverted_and_changes_in_kcp_are_updates() {
-    let set = sets_for(&[deployment("web", &["east"], true)])
-        .remove(&ClusterId::new("prov", "east"))
-        .unwrap();
+    let set = web_on_east();
     let mut actual = actual_of(&set);
     let applied = applied_of(&set, &actual);
-    let key = set
-        .copies
-        .keys()
-        .find(|k| k.resource == deployments())
-        .unwrap()
-        .clone();
+    let key = web_key(&set);
     let mut edited = (*actual[&key]).clone();
     edited["spec"]["template"]["spec"]["containers"][0]["image"] = json!("evil");
     actual.insert(key.clone(), Arc::new(edited));
@@ -247,9 +251,7 @@ fn edits_on_the_cluster_are_reverted_and_changes_in_kcp_are_updates() {
 
 #[test]
 fn copies_no_longer_wanted_are_deleted_namespace_last_and_terminating_ones_are_left_to_finish() {
-    let set = sets_for(&[deployment("web", &["east"], true)])
-        .remove(&ClusterId::new("prov", "east"))
-        .unwrap();
+    let set = web_on_east();
     let mut actual = actual_of(&set);
     let actions = plan(&DesiredSet::default(), &actual, &HashMap::new());
     assert_eq!(actions.len(), 4);
@@ -266,17 +268,10 @@ fn copies_no_longer_wanted_are_deleted_namespace_last_and_terminating_ones_are_l
 
 #[test]
 fn a_copy_deleted_on_the_cluster_is_created_again() {
-    let set = sets_for(&[deployment("web", &["east"], true)])
-        .remove(&ClusterId::new("prov", "east"))
-        .unwrap();
+    let set = web_on_east();
     let mut actual = actual_of(&set);
     let applied = applied_of(&set, &actual);
-    let key = set
-        .copies
-        .keys()
-        .find(|k| k.resource == deployments())
-        .unwrap()
-        .clone();
+    let key = web_key(&set);
     actual.remove(&key);
     assert_eq!(plan(&set, &actual, &applied), vec![Action::Create(key)]);
 }

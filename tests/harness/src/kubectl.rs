@@ -124,3 +124,48 @@ pub fn run_plugin(
     );
     (out.status.success(), text)
 }
+
+/// Registers a physical cluster in the workspace `kubeconfig` points at, as a
+/// user does: `kubectl tmc cluster register NAME --kubeconfig FILE --location
+/// LOCATION [extra...]`.
+pub fn register_cluster(
+    kubectl: &std::path::Path,
+    plugin: &std::path::Path,
+    kubeconfig: &std::path::Path,
+    name: &str,
+    cluster_kubeconfig: &std::path::Path,
+    location: &str,
+    extra: &[&str],
+) -> anyhow::Result<()> {
+    let file = cluster_kubeconfig.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "cluster",
+        "register",
+        name,
+        "--kubeconfig",
+        file,
+        "--location",
+        location,
+    ];
+    args.extend_from_slice(extra);
+    let (ok, out) = run_plugin(kubectl, plugin, kubeconfig, &args);
+    anyhow::ensure!(ok, "kubectl tmc cluster register {name}: {out}");
+    Ok(())
+}
+
+/// Waits until `count` ClusterRegistrations of the workspace `k` addresses are Ready.
+pub fn wait_clusters_ready(k: &Kubectl, count: usize, timeout: std::time::Duration) -> anyhow::Result<()> {
+    crate::wait_for(&format!("{count} clusters Ready"), timeout, || {
+        let list = k.get_json(&["clusterregistrations"]).ok()?;
+        let ready = list["items"]
+            .as_array()?
+            .iter()
+            .filter(|r| {
+                r["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+            })
+            .count();
+        (ready >= count).then_some(())
+    })
+}

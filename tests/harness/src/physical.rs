@@ -197,3 +197,21 @@ impl PhysicalCluster {
         self.wait_ready(Duration::from_secs(120))
     }
 }
+
+/// Physical clusters `names` over `etcd`, each with a Node (8 CPUs, 32Gi) and
+/// a kube-controller-manager, which run while the returned processes live.
+pub fn start_with_controllers(
+    bins: &Binaries,
+    etcd: &Etcd,
+    dir: &Path,
+    names: &[&str],
+) -> anyhow::Result<(Vec<PhysicalCluster>, Vec<Process>)> {
+    let (mut clusters, mut managers) = (Vec::new(), Vec::new());
+    for name in names {
+        let c = PhysicalCluster::start(bins, etcd, dir, name)?;
+        c.add_node(&format!("{name}-node"), "8", "32Gi")?;
+        managers.push(c.start_controller_manager(bins)?);
+        clusters.push(c);
+    }
+    Ok((clusters, managers))
+}

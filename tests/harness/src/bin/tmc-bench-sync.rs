@@ -25,8 +25,8 @@ use kube::api::{Api, DynamicObject, PostParams, WatchEvent, WatchParams};
 use kube::discovery::ApiResource;
 use serde_json::json;
 use tmc_harness::credentials::client_from;
-use tmc_harness::kubectl::run_plugin;
-use tmc_harness::{components, wait_for, Etcd, KcpServer, PhysicalCluster, StackDir, TmcServer};
+use tmc_harness::kubectl::{register_cluster, wait_clusters_ready};
+use tmc_harness::{components, Etcd, KcpServer, PhysicalCluster, StackDir, TmcServer};
 
 const MANAGED: &str = "tmc.kcp.io/managed-by=tmc-server";
 
@@ -173,22 +173,15 @@ async fn run(rounds: usize) -> anyhow::Result<()> {
     )?;
     let plugin = std::env::current_exe()?.with_file_name("kubectl-tmc");
     for (c, location) in [(&a, "lab-a"), (&b, "lab-b")] {
-        let kc = c.kubeconfig.to_str().unwrap_or_default();
-        let (ok, out) = run_plugin(
+        register_cluster(
             &bins.kubectl,
             &plugin,
             &tenant_kubeconfig,
-            &[
-                "cluster",
-                "register",
-                &c.name,
-                "--kubeconfig",
-                kc,
-                "--location",
-                location,
-            ],
-        );
-        anyhow::ensure!(ok, "register {}: {out}", c.name);
+            &c.name,
+            &c.kubeconfig,
+            location,
+            &[],
+        )?;
     }
     let k = kcp.kubectl_at("root:bench");
     for ns in ["floor", "one", "spread"] {
@@ -200,15 +193,7 @@ async fn run(rounds: usize) -> anyhow::Result<()> {
         r#"{"apiVersion":"tmc.kcp.io/v1alpha1","kind":"WorkloadPlacement","metadata":{"name":"spread"},
             "spec":{"strategy":"Spread","numberOfClusters":2,"workloadSelector":{"matchLabels":{"app":"spread"}}}}"#,
     )?;
-    wait_for("both clusters Ready", Duration::from_secs(60), || {
-        let list = k.get_json(&["clusterregistrations"]).ok()?;
-        let ready = list["items"].as_array()?.iter().filter(|r| {
-            r["status"]["conditions"]
-                .as_array()
-                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-        });
-        (ready.count() == 2).then_some(())
-    })?;
+    wait_clusters_ready(&k, 2, Duration::from_secs(60))?;
     a.kubectl
         .apply(r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench-floor"}}"#)?;
 
