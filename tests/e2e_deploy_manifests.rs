@@ -1,6 +1,7 @@
 //! The manifests in `deploy/` are accepted by the real servers they are for:
 //! `deploy/kubernetes/tmc-server.yaml` by a real kube-apiserver and
-//! `deploy/kubernetes/kcp-rbac.yaml` by a real kcp (provider workspace),
+//! `deploy/kubernetes/kcp-rbac.yaml` by a real kcp (provider workspace) and
+//! `kcp-rbac-shard.yaml` by its `system:admin` logical cluster,
 //! both with server-side dry-run (nothing is created but the namespace).
 
 use tmc_harness::{components, repo_root, Etcd, KcpServer, PhysicalCluster, StackDir};
@@ -49,6 +50,20 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     println!("kcp accepts deploy/kubernetes/kcp-rbac.yaml:\n{out}");
     anyhow::ensure!(
         out.contains("clusterrole.rbac.authorization.k8s.io/tmc-server"),
+        "{out}"
+    );
+    let shard = repo_root().join("deploy/kubernetes/kcp-rbac-shard.yaml");
+    let out = kcp.kubectl.ok(&[
+        "--context=system:admin",
+        "apply",
+        "--dry-run=server",
+        "--validate=strict",
+        "-f",
+        shard.to_str().expect("utf-8 path"),
+    ])?;
+    println!("kcp's system:admin accepts deploy/kubernetes/kcp-rbac-shard.yaml:\n{out}");
+    anyhow::ensure!(
+        out.contains("clusterrole.rbac.authorization.k8s.io/tmc:server:shard"),
         "{out}"
     );
     Ok(())

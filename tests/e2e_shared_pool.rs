@@ -4,6 +4,12 @@
 //! Secret; a cluster registered in a tenant workspace is private to it, both
 //! through tmc-server and through kcp, and other tenants' workloads never
 //! land on it or even see its name.
+//!
+//! tmc-server runs here with its own kcp identity (user `tmc-server`) holding
+//! only the rights of `deploy/kubernetes/kcp-rbac-shard.yaml` and
+//! `kcp-rbac.yaml`, never a kcp admin group: registration health, reviews,
+//! forwarded writes, placement and sync all work with those, and the identity
+//! cannot read tenants' objects in kcp directly.
 
 use std::path::Path;
 use std::time::Duration;
@@ -71,10 +77,13 @@ fn names(list: &Value) -> Vec<String> {
 fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     let bins = components::ensure()?;
     let (alice_token, bob_token) = (random_token("alice"), random_token("bob"));
+    let tmc_token = random_token("tmc-server");
     let tokens = dir.path().join("tokens.csv");
     std::fs::write(
         &tokens,
-        format!("{alice_token},alice,alice,\"\"\n{bob_token},bob,bob,\"\"\n"),
+        format!(
+            "{alice_token},alice,alice,\"\"\n{bob_token},bob,bob,\"\"\n{tmc_token},tmc-server,tmc-server,\"\"\n"
+        ),
     )?;
     let kcp = KcpServer::start_with(
         &bins,
@@ -86,7 +95,19 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     let private = PhysicalCluster::start(&bins, &etcd, dir.path(), "a-private")?;
     pool.add_node("pool-node", "8", "32Gi")?;
     private.add_node("private-node", "8", "32Gi")?;
+    // tmc-server's rights, exactly as deploy/ gives them: shard-wide in
+    // system:admin (kcp's bootstrap policy), and in the provider workspace.
+    let shard_rbac = tmc_harness::repo_root().join("deploy/kubernetes/kcp-rbac-shard.yaml");
+    kcp.kubectl.ok(&[
+        "--context=system:admin",
+        "apply",
+        "-f",
+        shard_rbac.to_str().expect("utf-8 path"),
+    ])?;
     kcp.setup_provider_and_tenants(PROVIDER, &[TEAM_A, TEAM_B])?;
+    let provider_rbac = tmc_harness::repo_root().join("deploy/kubernetes/kcp-rbac.yaml");
+    kcp.kubectl_at(PROVIDER)
+        .ok(&["apply", "-f", provider_rbac.to_str().expect("utf-8 path")])?;
     // The provider binds its own export to register clusters there.
     kcp.bind(PROVIDER, kcp_tmc::api::TMC_EXPORT, PROVIDER)?;
     kcp.kubectl_at(TEAM_A).apply(&tenant_rbac("alice"))?;
@@ -120,12 +141,24 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
             "us-west",
         ],
     )?;
+    let kcp_ca = kcp.root_dir.join("apiserver.crt");
+    let tmc_identity = dir.path().join("tmc-kcp.kubeconfig");
+    write_kubeconfig(
+        &tmc_identity,
+        &kcp.url("root"),
+        &kcp_ca,
+        &Credential::Token(tmc_token.clone()),
+    )?;
     let tmc = TmcServer::start(
         env!("CARGO_BIN_EXE_tmc-server").as_ref(),
         &kcp,
         &bins.kubectl,
         dir.path(),
-        &["--probe-interval=1s", "--placement-interval=1s"],
+        &[
+            "--probe-interval=1s",
+            "--placement-interval=1s",
+            &format!("--kcp-kubeconfig={}", tmc_identity.display()),
+        ],
     )?;
 
     // Tenants with their own tokens, through tmc-server and through kcp.
@@ -138,7 +171,6 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
             server: None,
         })
     };
-    let kcp_ca = kcp.root_dir.join("apiserver.crt");
     let alice_tmc = user("alice-tmc", &alice_token, tmc.url(TEAM_A), &tmc.ca_file())?;
     let bob_tmc = user("bob-tmc", &bob_token, tmc.url(TEAM_B), &tmc.ca_file())?;
     let alice_kcp = user("alice-kcp", &alice_token, kcp.url(TEAM_A), &kcp_ca)?;
@@ -256,6 +288,98 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
         "bob's web → {}; alice's view of pool-east counts {alice_count} of her workloads",
         r["clusters"]
     );
-    tmc.assert_log_free_of(&kcp, &[&alice_token, &bob_token, &pool.token(), &private.token()])?;
+    least_privilege(&kcp, &tmc, &pool, &alice_tmc, &bob_kcp, &tmc_identity)?;
+    tmc.assert_log_free_of(
+        &kcp,
+        &[
+            &alice_token,
+            &bob_token,
+            &tmc_token,
+            &pool.token(),
+            &private.token(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// What tmc-server's own, narrow kcp identity can and cannot do: the copy of
+/// bob's workload reached the pool and his deletion cleaned it up (virtual
+/// workspace reads and writes), alice's write through tmc-server landed in kcp
+/// as hers (impersonation), a kcp admin's write through tmc-server is refused
+/// with a way out, and the identity reads nothing of a tenant's in kcp itself.
+fn least_privilege(
+    kcp: &KcpServer,
+    tmc: &TmcServer,
+    pool: &PhysicalCluster,
+    alice_tmc: &Kubectl,
+    bob_kcp: &Kubectl,
+    tmc_identity: &Path,
+) -> anyhow::Result<()> {
+    let managed = ["deployments", "-A", "-l", "tmc.kcp.io/managed-by=tmc-server"];
+    wait_for("bob's web copied to pool-east", Duration::from_secs(60), || {
+        let l = pool.kubectl.get_json(&managed).ok()?;
+        names(&l).contains(&"web".to_owned()).then_some(())
+    })?;
+    let web = bob_kcp.get_json(&["deployment", "web", "-n", "default"])?;
+    anyhow::ensure!(
+        web["metadata"]["finalizers"]
+            .to_string()
+            .contains("tmc.kcp.io/sync"),
+        "no sync finalizer on bob's web: {}",
+        web["metadata"]
+    );
+    println!("bob's web runs on pool-east, synced by the narrow identity");
+
+    let placement = r#"{"apiVersion":"tmc.kcp.io/v1alpha1","kind":"WorkloadPlacement","metadata":{"name":"alice-policy"},"spec":{"strategy":"RoundRobin"}}"#;
+    alice_tmc.ok_stdin(&["create", "-f", "-"], Some(placement))?;
+    kcp.kubectl_at(TEAM_A)
+        .ok(&["get", "workloadplacements", "alice-policy"])?;
+    println!("alice's WorkloadPlacement, written through tmc-server as alice, is in kcp");
+
+    // kcp-admin is in system:kcp:admin, which tmc-server may not act for.
+    let out = tmc.kubectl.at(tmc.url(TEAM_A)).run(
+        &["create", "-f", "-"],
+        Some(&placement.replace("alice-policy", "admin-policy")),
+    );
+    anyhow::ensure!(
+        !out.success && out.stderr.contains("send it to kcp directly"),
+        "a kcp admin's write through tmc-server: {} {}",
+        out.stdout,
+        out.stderr
+    );
+    println!("kcp admin → tmc-server write: {}", out.stderr.trim());
+
+    let identity = Kubectl {
+        binary: bob_kcp.binary.clone(),
+        kubeconfig: tmc_identity.to_owned(),
+        server: Some(kcp.url(TEAM_A)),
+    };
+    for args in [
+        &["get", "secrets", "-A"][..],
+        &["get", "deployments", "-A"][..],
+        &["get", "workloadplacements"][..],
+    ] {
+        let out = identity.run(args, None);
+        anyhow::ensure!(
+            !out.success && out.stderr.contains("Forbidden"),
+            "tmc-server's identity could run kubectl {args:?} in {TEAM_A}: {}",
+            out.stdout
+        );
+    }
+    println!("tmc-server's identity in kcp itself: Forbidden for secrets, deployments, workloadplacements");
+
+    bob_kcp.ok(&["delete", "deployment", "web", "-n", "default", "--wait=false"])?;
+    wait_for(
+        "bob's web gone from kcp and pool-east",
+        Duration::from_secs(60),
+        || {
+            let copies = names(&pool.kubectl.get_json(&managed).ok()?);
+            let gone = !bob_kcp
+                .run(&["get", "deployment", "web", "-n", "default"], None)
+                .success;
+            (gone && !copies.contains(&"web".to_owned())).then_some(())
+        },
+    )?;
+    println!("bob deleted web: copy removed, finalizer released");
     Ok(())
 }

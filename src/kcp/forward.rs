@@ -116,6 +116,8 @@ impl Forwarder {
             .collect_bytes()
             .await
             .map_err(|e| KcpError::Unexpected(format!("reading kcp's answer: {e}")))?;
+        let bytes =
+            explain_refused_impersonation(parts.status.as_u16(), &req.user.name, &bytes).unwrap_or(bytes);
         let mut out = Response::new(bytes);
         *out.status_mut() = StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         for name in FORWARDED_RESPONSE_HEADERS {
@@ -128,9 +130,53 @@ impl Forwarder {
     }
 }
 
+/// What kcp says when it refuses to let tmc-server's identity impersonate a
+/// member of a privileged group (system:kcp:admin, system:masters).
+const IMPERSONATION_REFUSED: &str = "impersonation is not allowed for the requestor";
+
+/// kcp's 403 for a refused impersonation names neither the caller nor a way
+/// out; the same Status, with a message that says both. `None` for any other
+/// answer, which goes back as kcp sent it.
+fn explain_refused_impersonation(status: u16, user: &str, body: &[u8]) -> Option<Bytes> {
+    if status != 403 {
+        return None;
+    }
+    let mut answer: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if answer["kind"] != "Status" || !answer["message"].as_str()?.contains(IMPERSONATION_REFUSED) {
+        return None;
+    }
+    answer["message"] = format!(
+        "tmc-server cannot forward this write for {user:?}: kcp does not let tmc-server act for members of \
+         privileged groups (system:kcp:admin, system:masters); send it to kcp directly (kcp said: {})",
+        answer["message"].as_str().unwrap_or_default()
+    )
+    .into();
+    serde_json::to_vec(&answer).ok().map(Bytes::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_impersonation_is_explained_and_other_answers_are_not_touched() {
+        let refused = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"forbidden: impersonation is not allowed for the requestor","reason":"Forbidden","code":403}"#;
+        let explained = explain_refused_impersonation(403, "kcp-admin", refused).expect("rewritten");
+        let v: serde_json::Value = serde_json::from_slice(&explained).unwrap();
+        assert_eq!(v["reason"], "Forbidden");
+        assert_eq!(v["code"], 403);
+        let message = v["message"].as_str().unwrap();
+        assert!(message.contains("\"kcp-admin\"") && message.contains("send it to kcp directly"));
+        assert!(
+            message.contains(IMPERSONATION_REFUSED),
+            "kcp's words are kept: {message}"
+        );
+
+        let other = br#"{"kind":"Status","message":"configmaps is forbidden: User \"alice\" cannot create","code":403}"#;
+        assert_eq!(explain_refused_impersonation(403, "alice", other), None);
+        assert_eq!(explain_refused_impersonation(201, "alice", refused), None);
+        assert_eq!(explain_refused_impersonation(403, "alice", b"not json"), None);
+    }
 
     #[test]
     fn impersonation_names_the_whole_user() {

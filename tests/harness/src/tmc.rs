@@ -65,11 +65,14 @@ impl TmcServer {
         };
         let port = free_port();
         let mut args = vec![
-            format!("--kcp-kubeconfig={}", kcp.admin_kubeconfig.display()),
             format!("--listen=127.0.0.1:{port}"),
             format!("--tls-cert-file={}", serving.cert.display()),
             format!("--tls-private-key-file={}", serving.key.display()),
         ];
+        // kcp's admin unless the test gives tmc-server an identity of its own.
+        if !extra_args.iter().any(|a| a.starts_with("--kcp-kubeconfig")) {
+            args.push(format!("--kcp-kubeconfig={}", kcp.admin_kubeconfig.display()));
+        }
         if !extra_args.iter().any(|a| a.starts_with("--log-level")) {
             args.push("--log-level=info,kcp_tmc=debug".to_owned());
         }
