@@ -137,26 +137,32 @@ require go.etcd.io/etcd/server/v3 $ETCD_VERSION" "$stamp" "" go.etcd.io/etcd/ser
   mv "$bin/v3" "$bin/etcd"
 }
 
-# promtool (to check deploy/'s alert rules) from Debian's prometheus package:
-# only the binary is extracted into the cache; nothing is installed.
-fetch_promtool() {
-  local stamp="promtool $PROMETHEUS_DEBIAN_VERSION"
-  is_current promtool "$stamp" && [ -x "$bin/promtool" ] && return 0
-  command -v apt-get >/dev/null || { log "promtool: apt-get is needed to fetch Debian's prometheus package"; return 1; }
-  local dir="$work/promtool"
+# One binary from a Debian package ($1 package, $2 version, $3 path in the
+# package, $4 name in the cache): only that file is extracted; nothing is installed.
+fetch_debian_binary() {
+  local pkg=$1 version=$2 path=$3 name=$4
+  local stamp="$name $version"
+  is_current "$name" "$stamp" && [ -x "$bin/$name" ] && return 0
+  command -v apt-get >/dev/null || { log "$name: apt-get is needed to fetch Debian's $pkg package"; return 1; }
+  local dir="$work/$name"
   rm -rf "$dir" && mkdir -p "$dir"
-  log "fetching promtool from Debian's prometheus $PROMETHEUS_DEBIAN_VERSION"
-  (cd "$dir" && apt-get download -q "prometheus=$PROMETHEUS_DEBIAN_VERSION" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
+  log "fetching $name from Debian's $pkg $version"
+  (cd "$dir" && apt-get download -q "$pkg=$version" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
   local deb
-  deb=$(ls "$dir"/prometheus_*.deb 2>/dev/null | head -1)
-  [ -n "$deb" ] || { log "promtool: apt-get download prometheus=$PROMETHEUS_DEBIAN_VERSION failed (try: apt-get update)"; return 1; }
+  deb=$(ls "$dir"/"${pkg}"_*.deb 2>/dev/null | head -1)
+  [ -n "$deb" ] || { log "$name: apt-get download $pkg=$version failed (try: apt-get update)"; return 1; }
   dpkg-deb -x "$deb" "$dir/x"
-  install -m 0755 "$dir/x/usr/bin/promtool" "$bin/promtool"
-  printf "%s\n" "$stamp" >"$bin/.promtool.stamp"
+  install -m 0755 "$dir/x/$path" "$bin/$name"
+  printf "%s\n" "$stamp" >"$bin/.$name.stamp"
 }
 
+# promtool checks deploy/'s alert rules; umoci assembles the container image
+# (deploy/image/build.sh) without a container engine.
+fetch_promtool() { fetch_debian_binary prometheus "$PROMETHEUS_DEBIAN_VERSION" usr/bin/promtool promtool; }
+fetch_umoci() { fetch_debian_binary umoci "$UMOCI_DEBIAN_VERSION" usr/bin/umoci umoci; }
+
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(kcp kubernetes etcd promtool)
+[ ${#want[@]} -gt 0 ] || want=(kcp kubernetes etcd promtool umoci)
 command -v go >/dev/null || { log "the Go toolchain is required (https://go.dev/dl); none on PATH"; exit 1; }
 for c in "${want[@]}"; do
   case "$c" in
@@ -164,7 +170,8 @@ for c in "${want[@]}"; do
     kubernetes) build_kubernetes ;;
     etcd) build_etcd ;;
     promtool) fetch_promtool ;;
-    *) log "unknown component: $c (known: kcp kubernetes etcd promtool)"; exit 2 ;;
+    umoci) fetch_umoci ;;
+    *) log "unknown component: $c (known: kcp kubernetes etcd promtool umoci)"; exit 2 ;;
   esac
 done
 log "binaries ready in $bin"

@@ -16,6 +16,8 @@ pub struct Binaries {
     pub etcd: PathBuf,
     /// From Debian's prometheus package, to check deploy/'s alert rules.
     pub promtool: PathBuf,
+    /// From Debian's umoci package, to build the container image (deploy/image/build.sh).
+    pub umoci: PathBuf,
 }
 
 /// The cache root: `$KCP_TMC_CACHE`, else `$XDG_CACHE_HOME/kcp-tmc`, else `~/.cache/kcp-tmc`.
@@ -58,6 +60,7 @@ pub fn ensure() -> anyhow::Result<Binaries> {
                 kubectl: bin.join("kubectl"),
                 etcd: bin.join("etcd"),
                 promtool: bin.join("promtool"),
+                umoci: bin.join("umoci"),
             })
         })
         .clone()
