@@ -10,7 +10,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use super::{GeneratedFile, HEADER};
+use super::{GeneratedFile, HEADER, MARKDOWN_HEADER};
 
 /// How one file in the directory differs from the rendered set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,8 +71,8 @@ pub fn check(dir: &Path, files: &[GeneratedFile]) -> io::Result<Vec<Drift>> {
 }
 
 /// Writes `files` into `dir` (created if needed), leaving unchanged files untouched, and
-/// deletes stale files that carry [`HEADER`] (hand-written files are never deleted; they
-/// keep showing up as stale). Returns what was changed.
+/// deletes stale files that carry [`HEADER`] or [`MARKDOWN_HEADER`] (hand-written files are
+/// never deleted; they keep showing up as stale). Returns what was changed.
 pub fn write(dir: &Path, files: &[GeneratedFile]) -> io::Result<Vec<Drift>> {
     fs::create_dir_all(dir)?;
     let drift = check(dir, files)?;
@@ -87,7 +87,8 @@ pub fn write(dir: &Path, files: &[GeneratedFile]) -> io::Result<Vec<Drift>> {
             }
             Drift::Stale(p) => {
                 let path = dir.join(p);
-                let generated = fs::read_to_string(&path).is_ok_and(|c| c.starts_with(HEADER));
+                let generated = fs::read_to_string(&path)
+                    .is_ok_and(|c| c.starts_with(HEADER) || c.starts_with(MARKDOWN_HEADER));
                 if generated {
                     fs::remove_file(path)?;
                 }

@@ -6,6 +6,7 @@
 //! create are derived from those, and the server's discovery, OpenAPI and Table columns
 //! should be too, so kcp and TMC never disagree about an API. `tests/apis_drift.rs` fails when the committed files drift from [`render`].
 
+mod api_reference;
 mod files;
 mod kcp;
 pub mod lint;
@@ -19,6 +20,7 @@ use kube::core::CustomResourceExt;
 use schemars::JsonSchema;
 use serde_json::Value;
 
+pub use api_reference::{render_reference, MARKDOWN_HEADER, REFERENCE_DIR};
 pub use files::{check, write, Drift};
 pub use kcp::{
     api_export, api_resource_schema, binding, permission_claims, schema_name, schema_spec, PermissionClaim,
@@ -128,9 +130,10 @@ pub fn definitions() -> Vec<ResourceDefinition> {
 /// The views tmc-server synthesizes (never stored in kcp, so not in `apis/`):
 /// described the same way, for OpenAPI.
 pub fn view_definitions() -> Vec<ResourceDefinition> {
-    vec![ResourceDefinition::from_custom_resource::<crate::api::Placement>(
-        "",
-    )]
+    vec![
+        ResourceDefinition::from_custom_resource::<crate::api::Placement>(""),
+        ResourceDefinition::from_custom_resource::<crate::api::SharedCluster>(""),
+    ]
 }
 
 /// The names of the APIExports, in the order they are generated.

@@ -1,25 +1,34 @@
-//! `tmc-gen-apis`: writes the kcp APIResourceSchemas and APIExports (`apis/`) generated from
-//! the Rust API types, or checks that the committed files are current.
+//! `tmc-gen-apis`: writes the kcp APIResourceSchemas and APIExports (`apis/`) and the API
+//! reference (`docs/reference/`) generated from the Rust API types, or checks that the
+//! committed files are current.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use kcp_tmc::apis_gen::{self, Drift};
+use kcp_tmc::apis_gen::{self, Drift, GeneratedFile};
 
-/// Generate the kcp API files in `apis/` from the Rust types.
+/// Generate the kcp API files in `apis/` and the API reference in `docs/reference/` from
+/// the Rust types.
 ///
-/// Produces one APIResourceSchema per resource (ClusterRegistration, WorkloadPlacement,
+/// `apis/` gets one APIResourceSchema per resource (ClusterRegistration, WorkloadPlacement,
 /// Deployment, Service; named `v<hash>.<plural>.<group>` because kcp schemas are immutable)
 /// and the APIExports `tmc.kcp.io` and `kubernetes`. Apply them to the provider workspace
 /// with `kubectl apply --server-side -f apis/` (the Deployment schema is too large for
 /// client-side apply's last-applied annotation).
+///
+/// `docs/reference/` gets the field-by-field reference of the tmc.kcp.io kinds (the stored
+/// ones and the views tmc-server computes), in Markdown.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Output directory.
+    /// Output directory of the kcp files.
     #[arg(default_value = apis_gen::DEFAULT_DIR)]
     dir: PathBuf,
+
+    /// Output directory of the API reference.
+    #[arg(long, default_value = apis_gen::REFERENCE_DIR)]
+    reference_dir: PathBuf,
 
     /// Do not write; exit with status 1 and list the files that are missing, differ or are
     /// stale (no longer generated). For CI.
@@ -29,33 +38,43 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let files = apis_gen::render();
-    let result = if args.check {
-        apis_gen::check(&args.dir, &files)
-    } else {
-        apis_gen::write(&args.dir, &files)
-    };
-    let drift = match result {
-        Ok(drift) => drift,
-        Err(err) => {
-            eprintln!("tmc-gen-apis: {}: {err}", args.dir.display());
-            return ExitCode::from(2);
+    let outputs = [
+        (args.dir.as_path(), apis_gen::render()),
+        (args.reference_dir.as_path(), apis_gen::render_reference()),
+    ];
+    let mut out_of_date = false;
+    for (dir, files) in &outputs {
+        match generate(dir, files, args.check) {
+            Ok(current) => out_of_date |= !current,
+            Err(code) => return code,
         }
+    }
+    if out_of_date {
+        eprintln!("generated files are out of date with the Rust types; run `cargo run --bin tmc-gen-apis`");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Checks or writes one directory; `Ok(false)` when a check found drift.
+fn generate(dir: &Path, files: &[GeneratedFile], check: bool) -> Result<bool, ExitCode> {
+    let result = if check {
+        apis_gen::check(dir, files)
+    } else {
+        apis_gen::write(dir, files)
     };
-    let dir = &args.dir;
-    if args.check {
+    let drift = result.map_err(|err| {
+        eprintln!("tmc-gen-apis: {}: {err}", dir.display());
+        ExitCode::from(2)
+    })?;
+    if check {
         if drift.is_empty() {
             println!("{}: {} files up to date", dir.display(), files.len());
-            return ExitCode::SUCCESS;
         }
         for d in &drift {
             eprintln!("{:<8} {}", d.kind(), dir.join(d.path()).display());
         }
-        eprintln!(
-            "{} is out of date with the Rust types; run `cargo run --bin tmc-gen-apis`",
-            dir.display()
-        );
-        return ExitCode::FAILURE;
+        return Ok(drift.is_empty());
     }
     for d in &drift {
         let action = match d {
@@ -74,5 +93,5 @@ fn main() -> ExitCode {
     if drift.iter().any(|d| matches!(d, Drift::Stale(_))) {
         eprintln!("note: stale generated files were removed; others (no generated header) were kept");
     }
-    ExitCode::SUCCESS
+    Ok(true)
 }
