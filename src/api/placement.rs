@@ -49,9 +49,13 @@ pub struct PlacementSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadReference {
+    /// API version of the workload, e.g. `apps/v1`.
     pub api_version: String,
+    /// Kind of the workload, e.g. `Deployment`.
     pub kind: String,
+    /// Name of the workload.
     pub name: String,
+    /// Namespace of the workload (the placement's own).
     pub namespace: String,
     /// `Kind/name`, for tables.
     #[serde(rename = "ref")]
@@ -74,8 +78,8 @@ pub struct PlacementStatus {
     /// One verdict per candidate cluster.
     #[serde(default)]
     pub candidates: Vec<CandidateVerdict>,
-    /// Whether the decision is recorded in kcp (on the workload's
-    /// `tmc.kcp.io/placement` annotation) yet.
+    /// Whether the decision is recorded in kcp (on the workload's `tmc.kcp.io/placement`
+    /// annotation) yet.
     pub recorded: bool,
     /// The copies' state over all chosen clusters, the worst of them: Ready,
     /// Progressing, Pending, Deleting or Error; empty when placed nowhere.

@@ -1,8 +1,10 @@
-//! Comparing and writing the rendered files against a directory (`apis/`).
+//! Comparing and writing the rendered files against a directory (`apis/`,
+//! `docs/reference/`).
 //!
 //! Shared by `tmc-gen-apis` and `tests/apis_drift.rs`, so "what counts as drift" is defined
-//! once: a missing file, a file with other contents, or a stale file that [`super::render`]
-//! no longer produces (e.g. after a resource was renamed).
+//! once: a missing file, a file with other contents, or a stale file that the renderers
+//! ([`super::render`], [`super::render_reference`]) no longer produce (e.g. after a resource
+//! was renamed).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -10,7 +12,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use super::{GeneratedFile, HEADER, MARKDOWN_HEADER};
+use super::{GeneratedFile, GENERATED_HEADERS};
 
 /// How one file in the directory differs from the rendered set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +73,7 @@ pub fn check(dir: &Path, files: &[GeneratedFile]) -> io::Result<Vec<Drift>> {
 }
 
 /// Writes `files` into `dir` (created if needed), leaving unchanged files untouched, and
-/// deletes stale files that carry [`HEADER`] or [`MARKDOWN_HEADER`] (hand-written files are
+/// deletes stale files that start with one of [`GENERATED_HEADERS`] (hand-written files are
 /// never deleted; they keep showing up as stale). Returns what was changed.
 pub fn write(dir: &Path, files: &[GeneratedFile]) -> io::Result<Vec<Drift>> {
     fs::create_dir_all(dir)?;
@@ -87,15 +89,18 @@ pub fn write(dir: &Path, files: &[GeneratedFile]) -> io::Result<Vec<Drift>> {
             }
             Drift::Stale(p) => {
                 let path = dir.join(p);
-                let generated = fs::read_to_string(&path)
-                    .is_ok_and(|c| c.starts_with(HEADER) || c.starts_with(MARKDOWN_HEADER));
-                if generated {
+                if fs::read_to_string(&path).is_ok_and(|c| is_generated(&c)) {
                     fs::remove_file(path)?;
                 }
             }
         }
     }
     Ok(drift)
+}
+
+/// Whether `contents` is a generated file's (starts with one of [`GENERATED_HEADERS`]).
+fn is_generated(contents: &str) -> bool {
+    GENERATED_HEADERS.iter().any(|h| contents.starts_with(h))
 }
 
 /// Relative paths of the non-hidden files under `dir`, recursively, `/`-separated.
@@ -127,6 +132,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeSet<String>) -> io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apis_gen::{HEADER, MARKDOWN_HEADER};
 
     fn file(path: &str, body: &str) -> GeneratedFile {
         GeneratedFile {
@@ -149,6 +155,7 @@ mod tests {
         fs::write(dir.path().join("a.yaml"), "edited").unwrap();
         fs::write(dir.path().join("old.yaml"), format!("{HEADER}x: 1\n")).unwrap();
         fs::write(dir.path().join("notes.md"), "hand-written").unwrap();
+        fs::write(dir.path().join("old.md"), format!("{MARKDOWN_HEADER}# Old\n")).unwrap();
         fs::create_dir(dir.path().join("sub")).unwrap();
         fs::write(dir.path().join("sub/c.yaml"), "c").unwrap();
         fs::write(dir.path().join(".gitkeep"), "").unwrap();
@@ -157,6 +164,7 @@ mod tests {
             [
                 Drift::Differs("a.yaml".into()),
                 Drift::Stale("notes.md".into()),
+                Drift::Stale("old.md".into()),
                 Drift::Stale("old.yaml".into()),
                 Drift::Stale("sub/c.yaml".into()),
             ]

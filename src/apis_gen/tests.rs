@@ -9,6 +9,7 @@ use crate::api::{GROUP, VERSION};
 fn def(plural: &str) -> ResourceDefinition {
     definitions()
         .into_iter()
+        .chain(view_definitions())
         .find(|d| d.names.plural == plural)
         .unwrap()
 }
@@ -180,7 +181,13 @@ fn every_field_is_documented() {
             }
         }
     }
-    for plural in ["clusterregistrations", "workloadplacements"] {
+    // The views too: the API reference (docs/reference/) shows every description.
+    for plural in [
+        "clusterregistrations",
+        "workloadplacements",
+        "placements",
+        "sharedclusters",
+    ] {
         let mut missing = Vec::new();
         walk(&def(plural).schema, plural, &mut missing);
         assert!(missing.is_empty(), "undocumented fields: {missing:#?}");

@@ -17,8 +17,12 @@ use kcp_tmc::apis_gen::{self, Drift, GeneratedFile};
 /// with `kubectl apply --server-side -f apis/` (the Deployment schema is too large for
 /// client-side apply's last-applied annotation).
 ///
-/// `docs/reference/` gets the field-by-field reference of the tmc.kcp.io kinds (the stored
-/// ones and the views tmc-server computes), in Markdown.
+/// `docs/reference/` gets `tmc.kcp.io-v1alpha1.md`, the field-by-field Markdown reference
+/// of the tmc.kcp.io kinds (ClusterRegistration and WorkloadPlacement, stored in kcp, and
+/// the Placement and SharedCluster views tmc-server computes). It holds only generated
+/// files.
+///
+/// One run writes both directories; `--check` checks both.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Args {
