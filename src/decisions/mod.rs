@@ -120,13 +120,14 @@ pub async fn run(
             }
         }
     };
-    let mut changes = index.subscribe();
     let mut inputs: Vec<GroupResource> = workload_kinds().into_iter().map(|k| k.resource).collect();
     inputs.extend([
         GroupResource::new("", "namespaces"),
         GroupResource::new(crate::api::GROUP, "clusterregistrations"),
         GroupResource::new(crate::api::GROUP, "workloadplacements"),
     ]);
+    // Its inputs only: the views it publishes must not trigger rounds of their own.
+    let mut changes = index.subscribe(&inputs);
     while !index.synced_all(&inputs) {
         if changes.changed().await.is_err() {
             return;
@@ -145,6 +146,7 @@ pub async fn run(
         written: HashMap::new(),
         metrics,
         sync_states: sync_states.clone(),
+        view_inputs: HashMap::new(),
     };
     let mut sync_changes = sync_states.subscribe();
     loop {
@@ -185,6 +187,19 @@ struct Controller {
     metrics: Arc<Metrics>,
     /// Each workload's state on its clusters, from sync.
     sync_states: SyncStates,
+    /// Per workload, what its published view was built from, and the view's key.
+    view_inputs: HashMap<ObjectKey, (ViewInputs, ObjectKey)>,
+}
+
+/// Everything a workload's placement view is built from besides the
+/// workload's kind: equal inputs give an equal view.
+#[derive(PartialEq)]
+struct ViewInputs {
+    /// The workload object's resourceVersion (its name, labels, uid...).
+    resource_version: Value,
+    decision: Decision,
+    recorded: bool,
+    sync: Option<Vec<crate::sync::controller::ClusterSync>>,
 }
 
 /// What recording one decision takes.
@@ -393,13 +408,31 @@ impl Controller {
                 Err(()) => self.metrics.reconcile_error("decisions"),
             }
         }
-        let mut views: HashMap<ObjectKey, Value> = HashMap::new();
+        // Views are rebuilt only for workloads whose view inputs changed: with
+        // hundreds of workloads, building and comparing every view each round
+        // was most of a round's time.
+        let mut present = std::collections::HashSet::new();
+        let mut changed: HashMap<ObjectKey, Value> = HashMap::new();
+        let mut built = HashMap::with_capacity(all.len());
         for ((p, decision), recorded) in all.iter().zip(&decisions).zip(recorded) {
             let Some(decision) = decision else { continue };
+            let Ok(workload_key) = object_key(&p.object) else {
+                continue;
+            };
             let kind = &kinds[p.kind];
-            let sync = object_key(&p.object)
-                .ok()
-                .and_then(|key| self.sync_states.get(&kind.resource, &key));
+            let inputs = ViewInputs {
+                resource_version: p.object["metadata"]["resourceVersion"].clone(),
+                decision: decision.clone(),
+                recorded,
+                sync: self.sync_states.get(&kind.resource, &workload_key),
+            };
+            if let Some((previous, view_key)) = self.view_inputs.remove(&workload_key) {
+                if previous == inputs {
+                    present.insert(view_key.clone());
+                    built.insert(workload_key, (previous, view_key));
+                    continue;
+                }
+            }
             let view = view::placement_view(
                 &view::WorkloadObject {
                     api_version: &kind.api_version,
@@ -408,15 +441,19 @@ impl Controller {
                 },
                 decision,
                 recorded,
-                sync.as_deref(),
+                inputs.sync.as_deref(),
             );
-            if let Ok(key) = object_key(&view) {
-                views.insert(key, view);
+            if let Ok(view_key) = object_key(&view) {
+                present.insert(view_key.clone());
+                changed.insert(view_key.clone(), view);
+                built.insert(workload_key, (inputs, view_key));
             }
         }
+        self.view_inputs = built;
         self.policy_statuses(&placements, &all, &decisions, &invalid)
             .await;
-        self.placements.publish(&self.index, &mut self.clock, views);
+        self.placements
+            .publish_changes(&self.index, &mut self.clock, &present, changed);
 
         // Every workspace that binds the workload export (it has namespaces
         // there) sees the shared pool, with its own workload counts.

@@ -1,7 +1,7 @@
 //! Publishing synthesized views into the index: only objects whose content
 //! changed get a new resourceVersion, so watchers see real changes only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -44,20 +44,38 @@ impl ViewPublisher {
     /// Makes the index hold exactly `views`: the first call lists them (the
     /// resource becomes synced), later calls apply the differences.
     pub fn publish(&mut self, index: &Index, clock: &mut ViewClock, views: HashMap<ObjectKey, Value>) {
+        let present: HashSet<ObjectKey> = views.keys().cloned().collect();
+        self.publish_changes(index, clock, &present, views);
+    }
+
+    /// Makes the index hold exactly the objects named in `present`, where
+    /// `changed` holds those that may differ from what was last published and
+    /// every other one is unchanged. The first call must be given every object.
+    /// This lets a caller skip rebuilding (and comparing) views whose inputs
+    /// did not change.
+    pub fn publish_changes(
+        &mut self,
+        index: &Index,
+        clock: &mut ViewClock,
+        present: &HashSet<ObjectKey>,
+        changed: HashMap<ObjectKey, Value>,
+    ) {
         let gr = &self.gr;
         if !self.listed {
-            let objects: Vec<Value> = views.values().map(|v| clock.stamp(v.clone())).collect();
+            debug_assert_eq!(present.len(), changed.len(), "the first publication is complete");
+            let objects: Vec<Value> = changed.values().map(|v| clock.stamp(v.clone())).collect();
             for e in index.replace(gr, objects) {
                 tracing::warn!(resource = %gr.resource, error = %e, "view object skipped");
             }
-            self.shown = views;
+            self.shown = changed;
             self.listed = true;
             return;
         }
+        let views = changed;
         let gone: Vec<ObjectKey> = self
             .shown
             .keys()
-            .filter(|k| !views.contains_key(*k))
+            .filter(|k| !present.contains(*k))
             .cloned()
             .collect();
         for key in gone {

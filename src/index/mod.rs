@@ -116,15 +116,15 @@ pub struct WatchOpening {
 #[derive(Clone, Default)]
 pub struct Index {
     inner: Arc<RwLock<HashMap<GroupResource, ResourceObjects>>>,
-    changed: Arc<ChangeSignal>,
+    changed: Arc<ChangeSignals>,
 }
 
-struct ChangeSignal(watch::Sender<u64>);
-
-impl Default for ChangeSignal {
-    fn default() -> Self {
-        Self(watch::channel(0).0)
-    }
+/// Who is told of changes: each subscriber names the resources it reads, so
+/// a controller is not woken by the views it publishes itself, nor a watch
+/// stream by other resources' traffic.
+#[derive(Default)]
+struct ChangeSignals {
+    subscribers: std::sync::Mutex<Vec<(Vec<GroupResource>, watch::Sender<u64>)>>,
 }
 
 /// Why an object from a watch could not be indexed.
@@ -259,7 +259,7 @@ impl Index {
             entry.synced = true;
             entry.resource_version = newest;
         }
-        self.notify();
+        self.notify(gr);
         errors
     }
 
@@ -280,7 +280,7 @@ impl Index {
             };
             entry.log.push(rv, kind, key, obj, previous);
         }
-        self.notify();
+        self.notify(gr);
         Ok(())
     }
 
@@ -303,7 +303,7 @@ impl Index {
                 );
             }
         }
-        self.notify();
+        self.notify(gr);
         Ok(())
     }
 
@@ -401,12 +401,27 @@ impl Index {
     }
 
     /// A receiver that changes whenever the index does (for readiness waits and watches).
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changed.0.subscribe()
+    /// A receiver that is marked changed whenever an object of one of
+    /// `resources` is added, modified or deleted, or the resource is relisted.
+    pub fn subscribe(&self, resources: &[GroupResource]) -> watch::Receiver<u64> {
+        let (tx, rx) = watch::channel(0);
+        self.changed
+            .subscribers
+            .lock()
+            .expect("subscribers lock")
+            .push((resources.to_vec(), tx));
+        rx
     }
 
-    fn notify(&self) {
-        self.changed.0.send_modify(|n| *n = n.wrapping_add(1));
+    fn notify(&self, gr: &GroupResource) {
+        let mut subscribers = self.changed.subscribers.lock().expect("subscribers lock");
+        // Dropped receivers unsubscribe.
+        subscribers.retain(|(_, tx)| !tx.is_closed());
+        for (resources, tx) in subscribers.iter() {
+            if resources.contains(gr) {
+                tx.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
     }
 }
 
@@ -418,6 +433,28 @@ mod tests {
     fn obj(cluster: &str, name: &str, rv: &str) -> Value {
         json!({"metadata": {"name": name, "resourceVersion": rv,
             "annotations": {CLUSTER_ANNOTATION: cluster}}})
+    }
+
+    #[test]
+    fn subscribers_hear_only_of_the_resources_they_named() {
+        let index = Index::new();
+        let (a, b) = (GroupResource::new("", "a"), GroupResource::new("", "b"));
+        let mut only_a = index.subscribe(std::slice::from_ref(&a));
+        let mut both = index.subscribe(&[a.clone(), b.clone()]);
+        index.apply(&b, obj("c", "x", "1")).unwrap();
+        assert!(!only_a.has_changed().unwrap());
+        assert!(both.has_changed().unwrap());
+        both.mark_unchanged();
+        index.replace(&a, vec![obj("c", "y", "2")]);
+        assert!(only_a.has_changed().unwrap() && both.has_changed().unwrap());
+        only_a.mark_unchanged();
+        both.mark_unchanged();
+        index.delete(&a, &obj("c", "y", "3")).unwrap();
+        assert!(only_a.has_changed().unwrap() && both.has_changed().unwrap());
+        // A dropped receiver unsubscribes.
+        drop(only_a);
+        index.apply(&b, obj("c", "z", "4")).unwrap();
+        assert_eq!(index.changed.subscribers.lock().unwrap().len(), 1);
     }
 
     fn names(l: &Listing) -> Vec<String> {

@@ -44,7 +44,7 @@ pub async fn run(
     let required = Arc::new(required);
     let settings = Arc::new(settings);
     let mut loops: HashMap<ObjectKey, tokio::task::JoinHandle<()>> = HashMap::new();
-    let mut changed = index.subscribe();
+    let mut changed = index.subscribe(std::slice::from_ref(&gr));
     loop {
         let present: Vec<ObjectKey> = index
             .list(&gr, &crate::index::Scope::AllClusters, None)

@@ -66,7 +66,7 @@ struct Watcher {
 impl Watcher {
     async fn run(&mut self, state: &ApiState, opening: WatchOpening) {
         let gr = self.req.resource.group_resource();
-        let mut changed = state.index.subscribe();
+        let mut changed = state.index.subscribe(std::slice::from_ref(&gr));
         let mut shutdown = state.shutdown.clone();
         let deadline = tokio::time::sleep(self.req.options.timeout.unwrap_or(DEFAULT_WATCH_TIMEOUT));
         tokio::pin!(deadline);

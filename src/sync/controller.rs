@@ -145,6 +145,8 @@ struct Controller {
     workers: HashMap<ClusterId, WorkerHandle>,
     /// The batch of kcp writes in flight.
     writes: Option<tokio::task::JoinHandle<()>>,
+    /// Each workload's copies, kept while their inputs are unchanged.
+    copy_cache: desired::CopyCache,
 }
 
 /// Runs rounds forever: on every change in kcp or on a cluster, and at least every `settings.interval`.
@@ -156,7 +158,6 @@ pub async fn run(
     settings: Settings,
     metrics: Arc<Metrics>,
 ) {
-    let mut index_changes = index.subscribe();
     let mut inputs: Vec<GroupResource> = workload_kinds().into_iter().map(|k| k.resource).collect();
     inputs.extend([
         desired::namespaces(),
@@ -164,6 +165,8 @@ pub async fn run(
         desired::secrets(),
         GroupResource::new(crate::api::GROUP, "clusterregistrations"),
     ]);
+    // What kcp holds, not the views: publishing a view must not cost a round.
+    let mut index_changes = index.subscribe(&inputs);
     // Never act on a partial view of kcp: "not listed yet" must not read as "not wanted".
     while !index.synced_all(&inputs) {
         if index_changes.changed().await.is_err() {
@@ -182,6 +185,7 @@ pub async fn run(
         synced: Arc::new(synced_kinds()),
         workers: HashMap::new(),
         writes: None,
+        copy_cache: desired::CopyCache::default(),
     };
     loop {
         c.round().instrument(tracing::debug_span!("sync_round")).await;
@@ -228,20 +232,23 @@ impl Controller {
             .flat_map(|(i, k)| self.list(&k.resource).into_iter().map(move |o| (i, o)))
             .collect();
         let workspaces: Vec<String> = workloads.iter().map(|(_, o)| cluster_of(o)).collect();
-        let sets = desired::desired_sets(&desired::Inputs {
-            workloads: workloads
-                .iter()
-                .zip(&workspaces)
-                .map(|((i, o), ws)| WorkloadInput {
-                    resource: &self.kinds[*i].resource,
-                    object: o,
-                    workspace: ws,
-                })
-                .collect(),
-            config_maps: &config_maps,
-            secrets: &secrets,
-            registered: &registered,
-        });
+        let sets = desired::desired_sets_cached(
+            &desired::Inputs {
+                workloads: workloads
+                    .iter()
+                    .zip(&workspaces)
+                    .map(|((i, o), ws)| WorkloadInput {
+                        resource: &self.kinds[*i].resource,
+                        object: o,
+                        workspace: ws,
+                    })
+                    .collect(),
+                config_maps: &config_maps,
+                secrets: &secrets,
+                registered: &registered,
+            },
+            &mut self.copy_cache,
+        );
         self.steer_workers(&registrations, &sets);
 
         let reports = self.board.snapshot();

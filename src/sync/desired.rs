@@ -39,7 +39,9 @@ impl std::fmt::Display for CopyKey {
 /// One object a cluster should hold.
 #[derive(Clone, Debug)]
 pub struct DesiredCopy {
-    pub object: Value,
+    /// Shared: the same copy goes to every chosen cluster, and desired sets
+    /// are handed to workers every round.
+    pub object: Arc<Value>,
     /// Hash of `object`: a changed hash means the copy must be applied again.
     pub hash: u64,
 }
@@ -122,53 +124,71 @@ pub fn copy_key(resource: &GroupResource, workspace: &str, object: &Value) -> Co
 /// The desired set of every registered cluster (empty sets included: a
 /// cluster with nothing wanted must remove what TMC left there).
 pub fn desired_sets(inputs: &Inputs<'_>) -> BTreeMap<ClusterId, DesiredSet> {
+    desired_sets_cached(inputs, &mut CopyCache::default())
+}
+
+/// A workload's copies as last computed, reused while the workload and the
+/// ConfigMaps and Secrets it references keep their resourceVersions: the
+/// transformations and hashes are most of a sync round's work, and almost
+/// every round changes one workload at most.
+#[derive(Default)]
+pub struct CopyCache {
+    entries: HashMap<(GroupResource, String, String, String), CachedCopies>,
+}
+
+struct CachedCopies {
+    /// The workload's resourceVersion and, per referenced object, its own
+    /// (`None`: absent) when the copies were computed.
+    fingerprint: (Value, Vec<Option<Value>>),
+    physical_namespace: String,
+    clusters: Vec<ClusterId>,
+    copies: Vec<(CopyKey, DesiredCopy)>,
+}
+
+/// As [`desired_sets`], reusing (and refreshing) `cache`; the result is the same.
+pub fn desired_sets_cached(inputs: &Inputs<'_>, cache: &mut CopyCache) -> BTreeMap<ClusterId, DesiredSet> {
     let mut sets: BTreeMap<ClusterId, DesiredSet> = inputs
         .registered
         .iter()
         .map(|c| (c.clone(), DesiredSet::default()))
         .collect();
+    let mut fresh: HashMap<(GroupResource, String, String, String), CachedCopies> = HashMap::new();
     for w in &inputs.workloads {
         if !is_syncable(w.object) {
             continue;
         }
         let ns = w.object["metadata"]["namespace"].as_str().unwrap_or_default();
-        let pns = physical_namespace(w.workspace, ns);
-        let target = Target {
-            workspace: w.workspace,
-            physical_namespace: &pns,
-        };
-        let refs = references(w.object);
-        let lookup = |map: &HashMap<ObjectRef, Arc<Value>>, name: &str| {
-            map.get(&(w.workspace.to_owned(), ns.to_owned(), name.to_owned()))
-                .cloned()
-        };
-        let mut copies = vec![(
-            copy_key(w.resource, w.workspace, w.object),
-            transform::downstream(w.object, target),
-        )];
-        for name in &refs.config_maps {
-            if let Some(cm) = lookup(inputs.config_maps, name) {
-                copies.push((
-                    copy_key(&config_maps(), w.workspace, &cm),
-                    transform::downstream(&cm, target),
-                ));
+        let name = w.object["metadata"]["name"].as_str().unwrap_or_default();
+        let id = (
+            w.resource.clone(),
+            w.workspace.to_owned(),
+            ns.to_owned(),
+            name.to_owned(),
+        );
+        let lookup = |map: &HashMap<ObjectRef, Arc<Value>>, name: &str| find(map, w.workspace, ns, name);
+        let rv = w.object["metadata"]["resourceVersion"].clone();
+        let cached = cache.entries.remove(&id).filter(|c| {
+            // Same workload version, so the same references, in the same order.
+            c.fingerprint.0 == rv && {
+                let refs = references(w.object);
+                let now = refs
+                    .config_maps
+                    .iter()
+                    .map(|n| lookup(inputs.config_maps, n))
+                    .chain(refs.secrets.iter().map(|n| lookup(inputs.secrets, n)))
+                    .map(|o| o.map(|o| o["metadata"]["resourceVersion"].clone()));
+                now.eq(c.fingerprint.1.iter().cloned())
             }
-        }
-        for name in &refs.secrets {
-            if let Some(s) = lookup(inputs.secrets, name) {
-                // A service-account token is bound to kcp's service account; a copy would be useless.
-                if s["type"] != "kubernetes.io/service-account-token" {
-                    copies.push((
-                        copy_key(&secrets(), w.workspace, &s),
-                        transform::downstream(&s, target),
-                    ));
-                }
-            }
-        }
-        for cluster in decided_clusters(w.object) {
-            let Some(set) = sets.get_mut(&cluster) else {
+        });
+        let entry = match cached {
+            Some(c) => c,
+            None => compute_copies(w, rv, ns, inputs),
+        };
+        for cluster in &entry.clusters {
+            let Some(set) = sets.get_mut(cluster) else {
                 continue;
             };
+            let pns = &entry.physical_namespace;
             let registration = format!("{}/{}", cluster.logical_cluster, cluster.name);
             let ns_key = CopyKey {
                 resource: namespaces(),
@@ -177,15 +197,70 @@ pub fn desired_sets(inputs: &Inputs<'_>) -> BTreeMap<ClusterId, DesiredSet> {
             };
             set.copies
                 .entry(ns_key)
-                .or_insert_with(|| desired(transform::namespace(&pns, w.workspace, ns, &registration)));
-            for (key, object) in &copies {
-                set.copies
-                    .entry(key.clone())
-                    .or_insert_with(|| desired(object.clone()));
+                .or_insert_with(|| desired(transform::namespace(pns, w.workspace, ns, &registration)));
+            for (key, copy) in &entry.copies {
+                set.copies.entry(key.clone()).or_insert_with(|| copy.clone());
             }
         }
+        fresh.insert(id, entry);
     }
+    // Workloads gone (or no longer syncable) leave the cache.
+    cache.entries = fresh;
     sets
+}
+
+/// The ConfigMap or Secret `name` of `workspace`/`namespace`, if kcp holds it.
+fn find(
+    map: &HashMap<ObjectRef, Arc<Value>>,
+    workspace: &str,
+    namespace: &str,
+    name: &str,
+) -> Option<Arc<Value>> {
+    map.get(&(workspace.to_owned(), namespace.to_owned(), name.to_owned()))
+        .cloned()
+}
+
+/// One workload's copies (itself and the ConfigMaps and Secrets it
+/// references), transformed and hashed, with what they were computed from.
+fn compute_copies(w: &WorkloadInput<'_>, rv: Value, ns: &str, inputs: &Inputs<'_>) -> CachedCopies {
+    let pns = physical_namespace(w.workspace, ns);
+    let target = Target {
+        workspace: w.workspace,
+        physical_namespace: &pns,
+    };
+    let refs = references(w.object);
+    let mut versions = Vec::new();
+    let mut copies = vec![(
+        copy_key(w.resource, w.workspace, w.object),
+        desired(transform::downstream(w.object, target)),
+    )];
+    for name in &refs.config_maps {
+        let cm = find(inputs.config_maps, w.workspace, ns, name);
+        versions.push(cm.as_ref().map(|o| o["metadata"]["resourceVersion"].clone()));
+        if let Some(cm) = cm {
+            copies.push((
+                copy_key(&config_maps(), w.workspace, &cm),
+                desired(transform::downstream(&cm, target)),
+            ));
+        }
+    }
+    for name in &refs.secrets {
+        let secret = find(inputs.secrets, w.workspace, ns, name);
+        versions.push(secret.as_ref().map(|o| o["metadata"]["resourceVersion"].clone()));
+        // A service-account token is bound to kcp's service account; a copy would be useless.
+        if let Some(s) = secret.filter(|s| s["type"] != "kubernetes.io/service-account-token") {
+            copies.push((
+                copy_key(&secrets(), w.workspace, &s),
+                desired(transform::downstream(&s, target)),
+            ));
+        }
+    }
+    CachedCopies {
+        fingerprint: (rv, versions),
+        physical_namespace: pns,
+        clusters: decided_clusters(w.object),
+        copies,
+    }
 }
 
 fn desired(object: Value) -> DesiredCopy {
@@ -193,6 +268,6 @@ fn desired(object: Value) -> DesiredCopy {
     object.to_string().hash(&mut h);
     DesiredCopy {
         hash: h.finish(),
-        object,
+        object: Arc::new(object),
     }
 }

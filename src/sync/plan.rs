@@ -20,6 +20,9 @@ pub struct Applied {
     pub hash: u64,
     /// The server's answer projected onto the applied fields (`drift::project`).
     pub projection: Value,
+    /// The resourceVersion of that answer: a copy still at it is unchanged,
+    /// so it is not projected and compared again (every round, every copy).
+    pub resource_version: String,
 }
 
 /// One step.
@@ -73,6 +76,9 @@ pub fn plan(
         };
         match applied.get(key) {
             Some(a) if a.hash == want.hash => {
+                if have["metadata"]["resourceVersion"].as_str() == Some(a.resource_version.as_str()) {
+                    continue;
+                }
                 let now = project(have, &want.object);
                 if let Some(path) = first_difference(&a.projection, &now) {
                     actions.push(Action::Revert(key.clone(), path));

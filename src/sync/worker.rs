@@ -317,6 +317,10 @@ impl Worker {
                                 Applied {
                                     hash: d.hash,
                                     projection,
+                                    resource_version: served["metadata"]["resourceVersion"]
+                                        .as_str()
+                                        .unwrap_or_default()
+                                        .to_owned(),
                                 },
                             );
                         }
@@ -419,7 +423,7 @@ impl Worker {
         }
         let params = PatchParams::apply(MANAGER).force();
         let served = api
-            .patch(&key.name, &params, &Patch::Apply(&desired.object))
+            .patch(&key.name, &params, &Patch::Apply(&*desired.object))
             .await
             .map_err(explain)?;
         Ok(Some(serde_json::to_value(served).unwrap_or_default()))

@@ -170,7 +170,7 @@ fn actual_of(set: &DesiredSet) -> BTreeMap<CopyKey, Arc<Value>> {
     set.copies
         .iter()
         .map(|(k, c)| {
-            let mut served = c.object.clone();
+            let mut served = (*c.object).clone();
             served["metadata"]["resourceVersion"] = json!("7");
             served["status"] = json!({"replicas": 1});
             (k.clone(), Arc::new(served))
@@ -185,6 +185,10 @@ fn applied_of(set: &DesiredSet, actual: &BTreeMap<CopyKey, Arc<Value>>) -> HashM
             let a = Applied {
                 hash: c.hash,
                 projection: crate::sync::drift::project(&actual[k], &c.object),
+                resource_version: actual[k]["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             };
             (k.clone(), a)
         })
@@ -232,6 +236,13 @@ fn edits_on_the_cluster_are_reverted_and_changes_in_kcp_are_updates() {
     let key = web_key(&set);
     let mut edited = (*actual[&key]).clone();
     edited["spec"]["template"]["spec"]["containers"][0]["image"] = json!("evil");
+    // An edit always gets a new resourceVersion; one that does not is the
+    // object TMC last saw, not projected again.
+    let unchanged_rv: BTreeMap<CopyKey, Arc<Value>> = [(key.clone(), Arc::new(edited.clone()))].into();
+    let mut set_web_only = set.clone();
+    set_web_only.copies.retain(|k, _| *k == key);
+    assert_eq!(plan(&set_web_only, &unchanged_rv, &applied), vec![]);
+    edited["metadata"]["resourceVersion"] = json!("8");
     actual.insert(key.clone(), Arc::new(edited));
     assert_eq!(
         plan(&set, &actual, &applied),
@@ -274,4 +285,54 @@ fn a_copy_deleted_on_the_cluster_is_created_again() {
     let key = web_key(&set);
     actual.remove(&key);
     assert_eq!(plan(&set, &actual, &applied), vec![Action::Create(key)]);
+}
+
+/// The cache reuses a workload's copies only while nothing they come from
+/// changed: a new version of the workload or of a ConfigMap it references
+/// (or one appearing) gives exactly what a fresh computation gives.
+#[test]
+fn cached_desired_sets_equal_fresh_ones_as_inputs_change() {
+    use crate::sync::desired::{desired_sets_cached, CopyCache};
+    let (mut cms, secrets) = config();
+    let gr = deployments();
+    let reg = registered();
+    let mut cache = CopyCache::default();
+    let mut web = deployment("web", &["east"], true);
+    web["metadata"]["resourceVersion"] = json!("1");
+    let conf = ("ws".to_owned(), "default".to_owned(), "conf".to_owned());
+    let mut check = |web: &Value, cms: &HashMap<ObjectRef, Arc<Value>>| {
+        let inputs = Inputs {
+            workloads: vec![WorkloadInput {
+                resource: &gr,
+                object: web,
+                workspace: "ws",
+            }],
+            config_maps: cms,
+            secrets: &secrets,
+            registered: &reg,
+        };
+        let cached = desired_sets_cached(&inputs, &mut cache);
+        assert_eq!(cached, desired_sets(&inputs));
+        cached
+    };
+    let first = check(&web, &cms);
+    assert_eq!(check(&web, &cms), first, "unchanged inputs, unchanged sets");
+
+    // The ConfigMap changes (new resourceVersion): its copy changes.
+    let mut conf_v2 = (*cms[&conf]).clone();
+    conf_v2["data"]["a"] = json!("2");
+    conf_v2["metadata"]["resourceVersion"] = json!("5");
+    cms.insert(conf.clone(), Arc::new(conf_v2));
+    let second = check(&web, &cms);
+    assert_ne!(second, first);
+
+    // The ConfigMap disappears, then the workload moves to west.
+    cms.remove(&conf);
+    let third = check(&web, &cms);
+    assert_ne!(third, second);
+    web = deployment("web", &["west"], true);
+    web["metadata"]["resourceVersion"] = json!("2");
+    let moved = check(&web, &cms);
+    assert!(moved[&ClusterId::new("prov", "east")].copies.is_empty());
+    assert!(!moved[&ClusterId::new("prov", "west")].copies.is_empty());
 }

@@ -160,7 +160,7 @@ async fn run(rounds: usize) -> anyhow::Result<()> {
     let tmc_bin = std::env::current_exe()?.with_file_name("tmc-server");
     // A long heartbeat threshold keeps the frozen cluster in Spread decisions:
     // the point is to see whether syncing to it slows syncing to the other.
-    let _tmc = TmcServer::start(
+    let tmc_server = TmcServer::start(
         &tmc_bin,
         &kcp,
         &bins.kubectl,
@@ -335,5 +335,21 @@ async fn run(rounds: usize) -> anyhow::Result<()> {
     println!("A Spread workload's copy on cluster a, {spread_rounds} rounds each:");
     report("b healthy", healthy, Some(f50));
     report("b frozen (SIGSTOP)", frozen, Some(f50));
+    // How much of the latency is the decisions controller's own work.
+    let metrics = tmc_server.kubectl.ok(&["get", "--raw", "/metrics"])?;
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let (count, sum) = (
+        value("tmc_placement_round_duration_seconds_count"),
+        value("tmc_placement_round_duration_seconds_sum"),
+    );
+    println!(
+        "Placement rounds: {count} in the run, mean {:.2} ms each (tmc_placement_round_duration_seconds)",
+        if count > 0.0 { sum / count * 1000.0 } else { 0.0 }
+    );
     Ok(())
 }
