@@ -140,6 +140,8 @@ struct CachedCopies {
     /// The workload's resourceVersion and, per referenced object, its own
     /// (`None`: absent) when the copies were computed.
     fingerprint: (Value, Vec<Option<Value>>),
+    /// The ConfigMaps, then the Secrets, the workload references (fixed by its resourceVersion).
+    references: Vec<(bool, String)>,
     physical_namespace: String,
     clusters: Vec<ClusterId>,
     copies: Vec<(CopyKey, DesiredCopy)>,
@@ -170,13 +172,14 @@ pub fn desired_sets_cached(inputs: &Inputs<'_>, cache: &mut CopyCache) -> BTreeM
         let cached = cache.entries.remove(&id).filter(|c| {
             // Same workload version, so the same references, in the same order.
             c.fingerprint.0 == rv && {
-                let refs = references(w.object);
-                let now = refs
-                    .config_maps
-                    .iter()
-                    .map(|n| lookup(inputs.config_maps, n))
-                    .chain(refs.secrets.iter().map(|n| lookup(inputs.secrets, n)))
-                    .map(|o| o.map(|o| o["metadata"]["resourceVersion"].clone()));
+                let now = c.references.iter().map(|(is_secret, n)| {
+                    let map = if *is_secret {
+                        inputs.secrets
+                    } else {
+                        inputs.config_maps
+                    };
+                    lookup(map, n).map(|o| o["metadata"]["resourceVersion"].clone())
+                });
                 now.eq(c.fingerprint.1.iter().cloned())
             }
         });
@@ -255,8 +258,15 @@ fn compute_copies(w: &WorkloadInput<'_>, rv: Value, ns: &str, inputs: &Inputs<'_
             ));
         }
     }
+    let references = refs
+        .config_maps
+        .iter()
+        .map(|n| (false, n.clone()))
+        .chain(refs.secrets.iter().map(|n| (true, n.clone())))
+        .collect();
     CachedCopies {
         fingerprint: (rv, versions),
+        references,
         physical_namespace: pns,
         clusters: decided_clusters(w.object),
         copies,
