@@ -14,7 +14,8 @@ use serde_json::Value;
 use tmc_harness::credentials::{client_from, write_kubeconfig};
 use tmc_harness::kubectl::run_plugin;
 use tmc_harness::{
-    components, wait_for, Credential, Etcd, KcpServer, Kubectl, PhysicalCluster, StackDir, TmcServer,
+    components, metric_samples, wait_for, Credential, Etcd, KcpServer, Kubectl, PhysicalCluster, StackDir,
+    TmcServer,
 };
 
 const PROVIDER: &str = "root:tmc";
@@ -272,13 +273,7 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     anyhow::ensure!(placed == 7, "WORKLOADS over all clusters: {placed}, want 7");
     // /metrics: every family with sane values (kubectl get --raw, as an operator would).
     let metrics = view.ok(&["get", "--raw", "/metrics"])?;
-    let value = |sample: &str| -> Option<f64> {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(sample))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-    };
+    let value = |sample: &str| metric_samples(&metrics, sample).next().map(|(_, v)| v);
     for (sample, at_least) in [
         (
             "tmc_apiserver_request_total{verb=\"list\",resource=\"placements\",code=\"200\"}",

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tmc_harness::kubectl::{register_cluster, wait_clusters_ready};
-use tmc_harness::{components, physical, wait_for, Etcd, KcpServer, Kubectl, StackDir, TmcServer};
+use tmc_harness::{
+    components, metric_samples, physical, wait_for, Etcd, KcpServer, Kubectl, StackDir, TmcServer,
+};
 
 const PROVIDER: &str = "root:tmc";
 const TENANT: &str = "root:team-a";
@@ -309,10 +311,9 @@ fn scenario(dir: &StackDir) -> anyhow::Result<()> {
     // /metrics shows sync per cluster, as an operator reads it.
     let metrics = tmc.kubectl.ok(&["get", "--raw", "/metrics"])?;
     let value = |prefix: &str| -> f64 {
-        metrics
-            .lines()
-            .filter(|l| l.starts_with(prefix) && l.contains(&format!("cluster=\"{chosen}\"")))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        metric_samples(&metrics, prefix)
+            .filter(|(l, _)| l.contains(&format!("cluster=\"{chosen}\"")))
+            .map(|(_, v)| v)
             .sum()
     };
     for (sample, at_least) in [

@@ -193,7 +193,6 @@ struct Controller {
 
 /// Everything a workload's placement view is built from besides the
 /// workload's kind: equal inputs give an equal view.
-#[derive(PartialEq)]
 struct ViewInputs {
     /// The workload object's resourceVersion (its name, labels, uid...).
     resource_version: Value,
@@ -420,19 +419,25 @@ impl Controller {
                 continue;
             };
             let kind = &kinds[p.kind];
-            let inputs = ViewInputs {
-                resource_version: p.object["metadata"]["resourceVersion"].clone(),
-                decision: decision.clone(),
-                recorded,
-                sync: self.sync_states.get(&kind.resource, &workload_key),
-            };
+            let resource_version = &p.object["metadata"]["resourceVersion"];
+            let sync = self.sync_states.get(&kind.resource, &workload_key);
             if let Some((previous, view_key)) = self.view_inputs.remove(&workload_key) {
-                if previous == inputs {
+                if previous.resource_version == *resource_version
+                    && previous.decision == *decision
+                    && previous.recorded == recorded
+                    && previous.sync == sync
+                {
                     present.insert(view_key.clone());
                     built.insert(workload_key, (previous, view_key));
                     continue;
                 }
             }
+            let inputs = ViewInputs {
+                resource_version: resource_version.clone(),
+                decision: decision.clone(),
+                recorded,
+                sync,
+            };
             let view = view::placement_view(
                 &view::WorkloadObject {
                     api_version: &kind.api_version,

@@ -28,7 +28,7 @@ pub use front_proxy::{FrontProxy, FrontProxyConfig};
 pub use kcp::KcpServer;
 pub use kubectl::Kubectl;
 pub use physical::{Etcd, PhysicalCluster};
-pub use tmc::{ServingFiles, TmcServer};
+pub use tmc::{metric_samples, ServingFiles, TmcServer};
 
 /// A free TCP port on 127.0.0.1 (the OS picks; the listener is closed at once).
 pub fn free_port() -> u16 {

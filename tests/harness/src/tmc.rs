@@ -206,3 +206,13 @@ impl TmcServer {
         self.kubectl.at(self.url(cluster))
     }
 }
+
+/// The samples of an OpenMetrics text (`/metrics`) whose line starts with
+/// `prefix` (a name, or a name and the start of its labels), as the whole
+/// line and its value.
+pub fn metric_samples<'a>(metrics: &'a str, prefix: &'a str) -> impl Iterator<Item = (&'a str, f64)> + 'a {
+    metrics
+        .lines()
+        .filter(move |l| l.starts_with(prefix))
+        .filter_map(|l| Some((l, l.rsplit(' ').next()?.parse().ok()?)))
+}

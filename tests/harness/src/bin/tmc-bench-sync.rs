@@ -337,11 +337,10 @@ async fn run(rounds: usize) -> anyhow::Result<()> {
     report("b frozen (SIGSTOP)", frozen, Some(f50));
     // How much of the latency is the decisions controller's own work.
     let metrics = tmc_server.kubectl.ok(&["get", "--raw", "/metrics"])?;
-    let value = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or(0.0)
+    let value = |name: &str| {
+        tmc_harness::metric_samples(&metrics, name)
+            .next()
+            .map_or(0.0, |(_, v)| v)
     };
     let (count, sum) = (
         value("tmc_placement_round_duration_seconds_count"),
